@@ -1,0 +1,57 @@
+"""The one definition of the image-set format: file names, manifest columns and dataset.json keys.
+
+An image set is a folder:
+
+    images/<image_id>.png    8- or 16-bit grayscale PNG, one per image
+    manifest.csv             one row per image (MANIFEST_COLUMNS, then one 0/1 column per finding,
+                             then any extra columns a stage adds, e.g. a sampler's seed)
+    dataset.json             what the set is: classes, findings, size, counts, hashes, provenance
+    .cache/                  decoded arrays for fast loading (rebuilt when the manifest changes)
+"""
+
+from __future__ import annotations
+
+import re
+
+FORMAT_NAME = "synthgen-image-set"
+FORMAT_VERSION = 1
+
+IMAGES_DIR = "images"
+MANIFEST_FILE = "manifest.csv"
+DATASET_FILE = "dataset.json"
+CACHE_DIR = ".cache"
+
+MANIFEST_COLUMNS = (
+    "image_id",
+    "path",
+    "label",
+    "patient_id",
+    "split",
+    "source",
+    "sha256",
+    "width",
+    "height",
+    "bit_depth",
+)
+FINDING_PREFIX = "finding_"
+
+SPLITS = ("train", "val", "test")
+KINDS = ("real", "synthetic")
+BIT_DEPTHS = (8, 16)
+
+_NAME_CHARS = re.compile(r"[^a-z0-9]+")
+
+
+def normalize_name(raw: str) -> str:
+    """Class and finding names as stored: lower case, words joined by '_' ('Pleural Thickening' ->
+    'pleural_thickening'), so column names and JSON keys are stable across sources."""
+    name = _NAME_CHARS.sub("_", str(raw).strip().lower()).strip("_")
+    return name
+
+
+def finding_column(finding: str) -> str:
+    return FINDING_PREFIX + finding
+
+
+def image_filename(image_id: str) -> str:
+    return f"{IMAGES_DIR}/{image_id}.png"

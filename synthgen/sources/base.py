@@ -1,0 +1,86 @@
+"""What every source adapter produces: records with shared columns, and decoded pixels.
+
+One adapter per source kind maps its quirks (file layout, label names, patient IDs) onto
+`SourceRecord`, so preparation downstream sees one shape.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """One image of a source, before decoding.
+
+    `patient_key` is the source's raw patient identifier: it only feeds split assignment and the
+    salted pseudonym and is never written out. `source` is what the manifest shows as the origin
+    (a relative path or an array key) and must not contain identifiers.
+    """
+
+    source: str
+    label: str
+    patient_key: str
+    split: str | None = None
+    findings: frozenset[str] = frozenset()
+    ref: object = None
+
+
+@dataclass(frozen=True)
+class SourceOptions:
+    """Labelling options shared by the adapters (each uses the ones that apply to it)."""
+
+    labels_csv: Path | None = None
+    path_column: str = "path"
+    label_column: str = "label"
+    patient_column: str | None = None
+    findings_column: str | None = None
+    findings_separator: str = "|"
+    no_finding: str = "No Finding"
+    split_column: str | None = None
+    uid_column: str | None = None
+    classes: tuple[str, ...] | None = None
+    findings: tuple[str, ...] | None = None
+    extra: dict = field(default_factory=dict)
+
+
+class SourceAdapter(ABC):
+    """Base class of the adapters: `records()` lists the images, `decode()` reads one."""
+
+    format_name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self, path: Path, options: SourceOptions) -> None:
+        self.path = Path(path)
+        self.options = options
+        self.classes: list[str] = []
+        self.findings: list[str] = []
+
+    @classmethod
+    @abstractmethod
+    def detect(cls, path: Path, options: SourceOptions) -> bool:
+        """True when `path` looks like this adapter's kind of source."""
+
+    @abstractmethod
+    def records(self) -> list[SourceRecord]:
+        """All images of the source, labels checked; sets `self.classes` and `self.findings`.
+
+        Raise SynthgenError naming the file or field for anything wrong (missing file, unknown
+        label, empty class).
+        """
+
+    @abstractmethod
+    def decode(self, record: SourceRecord) -> np.ndarray:
+        """Pixels of one record as a 2-D uint8 or uint16 array, bright = dense (MONOCHROME2).
+
+        Raise SynthgenError naming the file for unreadable, truncated or unsupported images.
+        """
+
+    def provenance(self) -> dict:
+        """What to record about the source in dataset.json (no patient identifiers)."""
+        return {"format": self.format_name, "path": str(self.path)}
