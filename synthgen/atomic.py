@@ -39,11 +39,13 @@ def check_output_folder(out: Path, overwrite: bool) -> None:
         raise SynthgenError(
             f"output folder {out} exists and is not empty: choose another --out or pass --overwrite"
         )
-    parent = out.resolve().parent
-    if not parent.is_dir():
-        raise SynthgenError(f"cannot create output {out}: parent folder {parent} does not exist")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise SynthgenError(f"cannot write output {out}: folder {parent} is not writable")
+    existing = out.resolve().parent
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise SynthgenError(f"cannot create output {out}: {existing} is a file, not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise SynthgenError(f"cannot write output {out}: folder {existing} is not writable")
 
 
 @contextlib.contextmanager
@@ -56,6 +58,7 @@ def staged_folder(out: Path, overwrite: bool = False) -> Iterator[Path]:
     check_output_folder(out, overwrite)
     parent = out.resolve().parent
     try:
+        parent.mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=parent))
     except OSError as err:
         raise SynthgenError(f"cannot write output {out}: {err.strerror}") from None

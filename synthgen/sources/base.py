@@ -39,6 +39,7 @@ class SourceOptions:
     path_column: str = "path"
     label_column: str = "label"
     patient_column: str | None = None
+    patient_pattern: str | None = None
     findings_column: str | None = None
     findings_separator: str = "|"
     no_finding: str = "No Finding"

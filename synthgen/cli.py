@@ -1,0 +1,166 @@
+"""The `synthgen` command line: thin click commands over the Python API of the same names.
+
+A SynthgenError becomes one line on stderr and exit code 2; nothing else is caught.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.table import Table
+
+from synthgen import __version__
+from synthgen.errors import SynthgenError
+
+EXIT_USER_ERROR = 2
+
+
+def _comma_list(value: str | None) -> list[str] | None:
+    return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="synthgen")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors; no progress bars.")
+@click.pass_context
+def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Synthetic, labelled, privacy-audited X-ray data sets.
+
+    \b
+    Example (built-in phantom, then a real source):
+      synthgen phantom --out runs/demo/data --n 600 --size 64
+      synthgen prepare ../shared/data/pneumoniamnist/pneumoniamnist.npz --out runs/pm32 --size 32
+      synthgen info runs/pm32
+    """
+    level = logging.WARNING if quiet else (logging.INFO if verbose < 2 else logging.DEBUG)
+    logging.basicConfig(
+        level=level, format="%(message)s", handlers=[RichHandler(console=Console(stderr=True), show_path=False)]
+    )
+    ctx.obj = {"progress": not quiet}
+
+
+@cli.command()
+@click.argument("source", type=click.Path(path_type=Path))
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Image-set folder to create.")
+@click.option("--size", default=64, show_default=True, help="Side of the square output images, in pixels.")
+@click.option("--format", "format_", default="auto", show_default=True,
+              type=click.Choice(["auto", "npz", "dicom", "csv", "folders"]), help="Source kind (auto-detected).")
+@click.option("--labels", type=click.Path(path_type=Path), help="Labels CSV (paths relative to SOURCE).")
+@click.option("--path-column", default="path", show_default=True, help="CSV column with the image path.")
+@click.option("--label-column", default="label", show_default=True, help="CSV column with the class name.")
+@click.option("--patient-column", help="CSV column with the patient ID (used for splits, then pseudonymized).")
+@click.option("--patient-pattern", help="Regex finding the patient ID in file names (first group).")
+@click.option("--findings-column", help="CSV column with multi-label findings, e.g. 'Effusion|Mass'.")
+@click.option("--findings-separator", default="|", show_default=True, help="Separator inside --findings-column.")
+@click.option("--no-finding", default="No Finding", show_default=True, help="Findings value meaning none.")
+@click.option("--split-column", help="CSV column with an existing train/val/test split to keep.")
+@click.option("--uid-column", help="CSV column with SOPInstanceUIDs (DICOM sources keyed by UID).")
+@click.option("--classes", help="Comma-separated class names, in index order; other labels are errors.")
+@click.option("--findings", help="Comma-separated finding names; other findings are errors.")
+@click.option("--val-fraction", default=0.1, show_default=True, help="Share of patients for validation.")
+@click.option("--test-fraction", default=0.1, show_default=True, help="Share of patients for test.")
+@click.option("--resplit", is_flag=True, help="Ignore the source's splits and make new patient-level ones.")
+@click.option("--seed", default=0, show_default=True, help="Seed of the split assignment.")
+@click.option("--salt", envvar="SYNTHGEN_SALT", help="Secret for patient pseudonyms [env SYNTHGEN_SALT; random if unset].")
+@click.option("--dedupe", is_flag=True, help="Drop exact duplicate images (after resizing).")
+@click.option("--name", help="Name of the image set (default: the source's name).")
+@click.option("--workers", type=int, help="Decoding threads (default: up to 4).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.pass_context
+def prepare(ctx: click.Context, source: Path, out: Path, format_: str, classes: str | None,
+            findings: str | None, **options) -> None:
+    """Ingest SOURCE (.npz, class folders, folder + CSV, or DICOM folder) as an image set.
+
+    \b
+    Example:
+      synthgen prepare ../shared/data/nih1000 --labels ../shared/data/nih1000/labels.csv \\
+          --patient-column patient_id --findings-column finding_labels --size 64 --out runs/nih64
+    """
+    from synthgen.ingest import prepare as prepare_set
+
+    image_set = prepare_set(source, out, format=format_, classes=_comma_list(classes),
+                            findings=_comma_list(findings), progress=ctx.obj["progress"], **options)
+    _print_summary(image_set)
+
+
+@cli.command()
+@click.argument("image_set", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print dataset.json instead of a table.")
+def info(image_set: Path, as_json: bool) -> None:
+    """Show what an image set holds: classes, splits, counts and provenance.
+
+    \b
+    Example:
+      synthgen info runs/demo/data
+    """
+    from synthgen.imageset import ImageSet
+
+    opened = ImageSet.open(image_set)
+    if as_json:
+        click.echo(json.dumps(opened.info, indent=2))
+    else:
+        _print_summary(opened)
+
+
+@cli.command()
+@click.argument("image_set", type=click.Path(path_type=Path))
+def verify(image_set: Path) -> None:
+    """Check every image of a set against its manifest (files, sha256, labels, splits).
+
+    \b
+    Example:
+      synthgen verify runs/demo/data
+    """
+    from synthgen.imageset import ImageSet
+
+    problems = ImageSet.open(image_set).verify()
+    for problem in problems[:20]:
+        click.echo(problem, err=True)
+    if problems:
+        raise SynthgenError(f"{image_set}: {len(problems)} problem(s) found; re-create the image set")
+    click.echo(f"{image_set}: all images match the manifest")
+
+
+def _print_summary(image_set) -> None:
+    counts = image_set.info["counts"]
+    table = Table(title=f"{image_set.name} ({image_set.kind}, {image_set.image_size}², "
+                        f"{image_set.info['bit_depth']}-bit) — {image_set.root}")
+    table.add_column("class")
+    splits = list(counts["by_split_class"])
+    for split in splits:
+        table.add_column(split, justify="right")
+    table.add_column("all", justify="right")
+    for name in image_set.classes:
+        table.add_row(name, *[str(counts["by_split_class"][s][name]) for s in splits], str(counts["by_class"][name]))
+    table.add_row("[bold]images", *[str(counts["by_split"][s]) for s in splits], str(counts["images"]))
+    table.add_row("[bold]patients", *[str(counts["patients_by_split"][s]) for s in splits], str(counts["patients"]))
+    Console().print(table)
+    if counts.get("by_finding"):
+        Console().print("findings: " + ", ".join(f"{k} {v}" for k, v in counts["by_finding"].items()))
+
+
+def main() -> None:
+    """Entry point: run the CLI, turning SynthgenError into a one-line message and exit code 2."""
+    try:
+        code = cli.main(standalone_mode=False)
+    except SynthgenError as err:
+        click.echo(f"Error: {err}", err=True)
+        sys.exit(EXIT_USER_ERROR)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        sys.exit(130)
+    except click.ClickException as err:
+        err.show()
+        sys.exit(err.exit_code)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+if __name__ == "__main__":
+    main()
