@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -154,6 +155,7 @@ def redact(source: str, patient_key: str, patient_id: str) -> str:
     File names often carry the patient ID (NIH '00000002_000.png', Kermany 'person1_bacteria_1.jpeg');
     the image set must never show it.
     """
-    if patient_key == source or len(patient_key) < 2:
+    if patient_key == source:
         return source
-    return source.replace(patient_key, patient_id)
+    # Only whole tokens: patient '12' must not rewrite 'img_0123.png'.
+    return re.sub(rf"(?<![0-9A-Za-z]){re.escape(patient_key)}(?![0-9A-Za-z])", patient_id, source)
