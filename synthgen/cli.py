@@ -21,8 +21,23 @@ from synthgen.errors import SynthgenError
 EXIT_USER_ERROR = 2
 
 
-def _comma_list(value: str | None) -> list[str] | None:
+def _comma_list(value: str | list | None) -> list[str] | None:
+    if isinstance(value, list):  # from a YAML config
+        return [str(part) for part in value]
     return [part.strip() for part in value.split(",") if part.strip()] if value else None
+
+
+def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+    """--config FILE.yaml: its keys become the command's defaults; flags on the command line win."""
+    if value is None:
+        return
+    from synthgen.config import load_options
+
+    names = {p.name for p in ctx.command.params if p.name not in ("config", "help")}
+    options = load_options(value, names | {"format"})
+    if "format" in options:
+        options["format_"] = options.pop("format")
+    ctx.default_map = {**(ctx.default_map or {}), **options}
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -39,7 +54,7 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
       synthgen prepare ../shared/data/pneumoniamnist/pneumoniamnist.npz --out runs/pm32 --size 32
       synthgen info runs/pm32
     """
-    level = logging.WARNING if quiet else (logging.INFO if verbose < 2 else logging.DEBUG)
+    level = logging.WARNING if quiet or not verbose else (logging.INFO if verbose == 1 else logging.DEBUG)
     logging.basicConfig(
         level=level, format="%(message)s", handlers=[RichHandler(console=Console(stderr=True), show_path=False)]
     )
@@ -47,8 +62,10 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 
 
 @cli.command()
-@click.argument("source", type=click.Path(path_type=Path))
-@click.option("--out", required=True, type=click.Path(path_type=Path), help="Image-set folder to create.")
+@click.argument("source", type=click.Path(path_type=Path), required=False)
+@click.option("--config", type=click.Path(path_type=Path), is_eager=True, expose_value=False,
+              callback=_load_config, help="YAML file of these options (e.g. configs/prepare/nih64.yaml).")
+@click.option("--out", type=click.Path(path_type=Path), help="Image-set folder to create.  [required]")
 @click.option("--size", default=64, show_default=True, help="Side of the square output images, in pixels.")
 @click.option("--format", "format_", default="auto", show_default=True,
               type=click.Choice(["auto", "npz", "dicom", "csv", "folders"]), help="Source kind (auto-detected).")
@@ -74,19 +91,52 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @click.option("--workers", type=int, help="Decoding threads (default: up to 4).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
-def prepare(ctx: click.Context, source: Path, out: Path, format_: str, classes: str | None,
+def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: str, classes: str | None,
             findings: str | None, **options) -> None:
     """Ingest SOURCE (.npz, class folders, folder + CSV, or DICOM folder) as an image set.
 
     \b
-    Example:
+    Examples:
       synthgen prepare ../shared/data/nih1000 --labels ../shared/data/nih1000/labels.csv \\
           --patient-column patient_id --findings-column finding_labels --size 64 --out runs/nih64
+      synthgen prepare --config configs/prepare/kermany64.yaml --out runs/k64
     """
     from synthgen.ingest import prepare as prepare_set
 
+    if source is None or out is None:
+        raise SynthgenError("prepare needs SOURCE and --out (on the command line or in --config)")
     image_set = prepare_set(source, out, format=format_, classes=_comma_list(classes),
                             findings=_comma_list(findings), progress=ctx.obj["progress"], **options)
+    _print_summary(image_set)
+
+
+@cli.command()
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Image-set folder to create.")
+@click.option("--n", "n", default=600, show_default=True, help="Number of images.")
+@click.option("--size", default=64, show_default=True, help="Side of the square images, in pixels.")
+@click.option("--seed", default=0, show_default=True, help="Seed: the same seed gives byte-identical images.")
+@click.option("--val-fraction", default=0.1, show_default=True, help="Share of patients for validation.")
+@click.option("--test-fraction", default=0.1, show_default=True, help="Share of patients for test.")
+@click.option("--bit-depth", default=8, show_default=True, type=click.Choice(["8", "16"]), help="PNG bit depth.")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.pass_context
+def phantom(ctx: click.Context, out: Path, n: int, bit_depth: str, **options) -> None:
+    """Write a procedural chest-radiograph image set: the offline demo data.
+
+    Patients with varied anatomy, 1-4 images each, and labelled findings (normal, consolidation,
+    effusion, nodule, cardiomegaly) as a primary class plus multi-label finding columns.
+
+    \b
+    Example:
+      synthgen phantom --out runs/demo/data --n 600 --size 64 --seed 0
+    """
+    from synthgen.chest_phantom import check_phantom_options, phantom as phantom_set
+    from synthgen.progress import progress_bar
+
+    check_phantom_options(n, options["size"], options["seed"], options["val_fraction"],
+                          options["test_fraction"], (1, 4), int(bit_depth))
+    with progress_bar(n, "phantom", unit="images", enabled=ctx.obj["progress"]) as advance:
+        image_set = phantom_set(out, n=n, bit_depth=int(bit_depth), on_image=advance, **options)
     _print_summary(image_set)
 
 

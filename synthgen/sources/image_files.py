@@ -53,8 +53,11 @@ def decode_image_file(path: Path) -> np.ndarray:
 
 
 def _grey_from_channels(array: np.ndarray, path: Path) -> np.ndarray:
-    colour = array[..., :3].astype(np.float32)
-    spread = np.abs(colour - colour.mean(axis=-1, keepdims=True)).mean()
+    red, green, blue = array[..., 0], array[..., 1], array[..., 2]
+    if np.array_equal(red, green) and np.array_equal(red, blue):  # the usual grey-as-RGB file: fast path
+        return np.ascontiguousarray(red)
+    wide = array[..., :3].astype(np.int32)
+    spread = max(float(np.abs(wide[..., 0] - wide[..., c]).mean()) for c in (1, 2))
     if spread > _GREY_TOLERANCE:
         raise SynthgenError(f"image {path} is a colour image (channels differ); radiographs must be grayscale")
-    return np.rint(colour.mean(axis=-1)).astype(array.dtype)
+    return ((wide.sum(axis=-1) + 1) // 3).astype(array.dtype)
