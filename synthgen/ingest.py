@@ -19,6 +19,7 @@ from synthgen import __version__
 from synthgen.atomic import check_output_folder
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
+from synthgen.imageset.pngio import encode_png
 from synthgen.pixels import fit_square
 from synthgen.progress import progress_bar
 from synthgen.pseudonym import pseudonym, resolve_salt
@@ -70,6 +71,7 @@ def prepare(
     check_fractions(val_fraction, test_fraction)
     out = Path(out)
     check_output_folder(out, overwrite)
+    key = resolve_salt(salt)
     options = SourceOptions(
         labels_csv=Path(labels) if labels else None,
         path_column=path_column,
@@ -83,6 +85,7 @@ def prepare(
         uid_column=uid_column,
         classes=tuple(classes) if classes else None,
         findings=tuple(findings) if findings else None,
+        extra={"salt": key},  # adapters pseudonymize identifiers they find in paths with the same key
     )
     adapter = open_source(Path(source), options, format)
     records = adapter.records()
@@ -96,13 +99,13 @@ def prepare(
         test_fraction=test_fraction,
         seed=seed,
     )
-    key = resolve_salt(salt)
     seen: dict[str, str] = {}  # pixel hash -> split of its first copy
     duplicates = {"extra_copies": 0, "across_splits": 0, "dropped": 0}
     workers = workers or min(4, os.cpu_count() or 1)
 
-    def load(index: int) -> np.ndarray:
-        return fit_square(adapter.decode(records[index]), size)
+    def load(index: int) -> tuple[np.ndarray, bytes]:
+        pixels = fit_square(adapter.decode(records[index]), size)
+        return pixels, encode_png(pixels)
 
     set_name = name or Path(source).resolve().stem
     with ImageSetWriter(
@@ -111,10 +114,10 @@ def prepare(
     ) as writer, ThreadPoolExecutor(workers) as pool, progress_bar(len(records), "prepare", enabled=progress) as advance:
         for start in range(0, len(records), _CHUNK):
             batch = range(start, min(start + _CHUNK, len(records)))
-            for index, pixels in zip(batch, pool.map(load, batch)):
+            for index, (pixels, png) in zip(batch, pool.map(load, batch)):
                 record, split = records[index], splits[index]
                 advance(1)
-                digest = hashlib.sha256(pixels.tobytes()).hexdigest()
+                digest = hashlib.sha256(png).hexdigest()  # equal pixels give equal PNG bytes
                 if digest in seen:
                     duplicates["extra_copies"] += 1
                     duplicates["across_splits"] += seen[digest] != split
@@ -126,7 +129,7 @@ def prepare(
                 patient_id = pseudonym(record.patient_key, key)
                 writer.add(
                     pixels, label=record.label, patient_id=patient_id, split=split,
-                    source=redact(record.source, record.patient_key, patient_id), findings=record.findings,
+                    source=redact(record.source, record.patient_key, patient_id), findings=record.findings, png=png,
                 )
         provenance = {
             "stage": "prepare",

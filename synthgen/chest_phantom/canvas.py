@@ -46,9 +46,18 @@ def canvas_for(size: int) -> Canvas:
     return Canvas(size=size, pad=pad, x=centres[None, :], y=centres[:, None], pixel=pixel)
 
 
+def probe_canvas(xs, ys) -> Canvas:
+    """A tiny canvas of the points (x, y) for x in `xs`, y in `ys`: evaluates any drawing
+    function there, e.g. to test where a finding may go."""
+    x = np.asarray(xs, dtype=np.float32).reshape(1, -1)
+    y = np.asarray(ys, dtype=np.float32).reshape(-1, 1)
+    return Canvas(size=x.shape[1], pad=0, x=x, y=y, pixel=0.01)
+
+
 def inside(signed_distance: np.ndarray, width: float) -> np.ndarray:
     """1 inside a shape (negative distance), 0 outside, a linear ramp `width` wide across the edge."""
-    return np.clip(np.float32(0.5) - signed_distance * np.float32(1.0 / width), 0.0, 1.0)
+    # minimum/maximum rather than np.clip: same result, a fraction of the call overhead.
+    return np.minimum(np.maximum(np.float32(0.5) - signed_distance * np.float32(1.0 / width), 0.0), 1.0)
 
 
 def ellipse_field(canvas: Canvas, cx: float, cy: float, rx, ry: float) -> np.ndarray:
@@ -58,12 +67,12 @@ def ellipse_field(canvas: Canvas, cx: float, cy: float, rx, ry: float) -> np.nda
 
 def dome(field: np.ndarray) -> np.ndarray:
     """Thickness of a rounded body through an elliptic field: sqrt(1 - f) inside, 0 outside."""
-    return np.sqrt(np.clip(np.float32(1.0) - field, 0.0, 1.0))
+    return np.sqrt(np.maximum(np.float32(1.0) - field, 0.0))
 
 
 def band(distance: np.ndarray, half_width: float) -> np.ndarray:
     """Triangular profile across a line: 1 on it, 0 beyond `half_width`."""
-    return np.clip(np.float32(1.0) - np.abs(distance) * np.float32(1.0 / half_width), 0.0, 1.0)
+    return np.maximum(np.float32(1.0) - np.abs(distance) * np.float32(1.0 / half_width), 0.0)
 
 
 @lru_cache(maxsize=32)

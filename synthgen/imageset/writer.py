@@ -100,8 +100,12 @@ class ImageSetWriter:
         source: str,
         findings: Iterable[str] = (),
         extra: Mapping[str, object] | None = None,
+        png: bytes | None = None,
     ) -> str:
-        """Store one image (uint8 or uint16, image_size²) and return its image_id."""
+        """Store one image (uint8 or uint16, image_size²) and return its image_id.
+
+        `png` is `encode_png(pixels)` when the caller already encoded it (e.g. in worker threads).
+        """
         if self._stage is None:
             raise RuntimeError("use ImageSetWriter as a context manager")
         if label not in self.classes:
@@ -115,7 +119,7 @@ class ImageSetWriter:
         if unknown:
             raise SynthgenError(f"findings {sorted(unknown)} of {source} are not in {self.findings}")
         image_id = f"{len(self.rows):06d}"
-        data = encode_png(pixels)
+        data = encode_png(pixels) if png is None else png
         relpath = image_filename(image_id)
         (self._stage / relpath).write_bytes(data)
         row = {
