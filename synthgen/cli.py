@@ -178,6 +178,11 @@ def verify(image_set: Path) -> None:
     click.echo(f"{image_set}: all images match the manifest")
 
 
+# Commands that live beside their stage's package (one line each, in data-flow order).
+def _register_stage_commands() -> None:
+    pass
+
+
 def _print_summary(image_set) -> None:
     counts = image_set.info["counts"]
     table = Table(title=f"{image_set.name} ({image_set.kind}, {image_set.image_size}², "
@@ -194,6 +199,9 @@ def _print_summary(image_set) -> None:
     Console().print(table)
     if counts.get("by_finding"):
         Console().print("findings: " + ", ".join(f"{k} {v}" for k, v in counts["by_finding"].items()))
+
+
+_register_stage_commands()
 
 
 def main() -> None:
