@@ -180,7 +180,10 @@ def verify(image_set: Path) -> None:
 
 # Commands that live beside their stage's package (one line each, in data-flow order).
 def _register_stage_commands() -> None:
-    pass
+    from synthgen.model.cli import sample, train
+
+    cli.add_command(train)
+    cli.add_command(sample)
 
 
 def _print_summary(image_set) -> None:

@@ -32,8 +32,9 @@ class RateColumn(ProgressColumn):
 
 
 @contextlib.contextmanager
-def progress_bar(total: int, description: str, unit: str = "files", enabled: bool = True) -> Iterator[Callable[[int], None]]:
-    """Yield `advance(n=1)`; shows done/total, rate and ETA on stderr when `enabled`."""
+def progress_bar(total: int, description: str, unit: str = "files", enabled: bool = True) -> Iterator[Callable[..., None]]:
+    """Yield `advance(n=1, status=None)`; shows done/total, rate, ETA and an optional status text
+    (e.g. the current loss) on stderr when `enabled`."""
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -42,10 +43,18 @@ def progress_bar(total: int, description: str, unit: str = "files", enabled: boo
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        TextColumn("{task.fields[status]}"),
         console=Console(stderr=True),
         disable=not enabled,
         transient=False,
     )
     with progress:
-        task = progress.add_task(description, total=total)
-        yield lambda n=1: progress.advance(task, n)
+        task = progress.add_task(description, total=total, status="")
+
+        def advance(n: int = 1, status: str | None = None) -> None:
+            if status is None:
+                progress.advance(task, n)
+            else:
+                progress.update(task, advance=n, status=status)
+
+        yield advance

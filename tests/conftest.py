@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
+
+# One compute thread per test process: pytest-xdist already runs one process per core, and
+# oversubscribed OpenMP threads make tiny convolutions ~100x slower.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

@@ -52,6 +52,7 @@ class ImageSetWriter:
         findings: Sequence[str] = (),
         extra_columns: Sequence[str] = (),
         overwrite: bool = False,
+        allow_empty_classes: bool = False,
     ) -> None:
         if kind not in KINDS:
             raise SynthgenError(f"image set kind {kind!r} is not one of {', '.join(KINDS)}")
@@ -71,6 +72,8 @@ class ImageSetWriter:
             + [c for c in extra_columns if c not in MANIFEST_COLUMNS]
         )
         self.overwrite = overwrite
+        # A synthetic set (or a shard of one) may hold only some of its model's classes.
+        self.allow_empty_classes = allow_empty_classes
         self.rows: list[dict[str, str]] = []
         self._stage_cm = None
         self._stage: Path | None = None
@@ -153,7 +156,7 @@ class ImageSetWriter:
             raise SynthgenError(f"no images to write to {self.out}: the input selected nothing")
         counts = count_rows(self.rows, self.classes, self.findings)
         empty = [name for name, n in counts["by_class"].items() if n == 0]
-        if empty:
+        if empty and not self.allow_empty_classes:
             raise SynthgenError(
                 f"class(es) {', '.join(empty)} have zero images: remove them from --classes "
                 "or add images for them"

@@ -1,0 +1,39 @@
+"""Radiograph-safe batch augmentation: small shift, zoom and rotation, contrast and brightness.
+
+Geometry is one affine warp per image (torch's affine_grid/grid_sample, zero-padded in [-1, 1]
+space = black border, as a collimated film). No horizontal flip unless asked: laterality (heart on
+the left) is part of what the model must learn.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+from synthgen.model.config import AugmentationConfig
+
+
+def augment(images: torch.Tensor, config: AugmentationConfig, generator: torch.Generator) -> torch.Tensor:
+    """Augment a (N, 1, H, W) batch in [-1, 1]; every random draw comes from `generator`."""
+    n = images.shape[0]
+
+    def uniform(half_width: float) -> torch.Tensor:
+        return (torch.rand(n, generator=generator) * 2.0 - 1.0) * half_width
+
+    zoom = 1.0 + uniform(config.scale)
+    angle = uniform(math.radians(config.rotate))
+    shift_x, shift_y = uniform(2.0 * config.shift), uniform(2.0 * config.shift)  # grid units span 2
+    flip = torch.where(torch.rand(n, generator=generator) < 0.5, -1.0, 1.0) if config.hflip else torch.ones(n)
+    contrast, brightness = 1.0 + uniform(config.contrast), uniform(config.brightness)
+
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack(
+        [torch.stack([cos * flip, -sin, shift_x], 1), torch.stack([sin * flip, cos, shift_y], 1)], 1
+    ).to(images)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    # Warp in [0, 2] so the padding value 0 is black (-1 after shifting back).
+    warped = F.grid_sample(images + 1.0, grid, mode="bilinear", padding_mode="zeros", align_corners=False) - 1.0
+    out = warped * contrast.view(n, 1, 1, 1).to(images) + brightness.view(n, 1, 1, 1).to(images)
+    return out.clamp(-1.0, 1.0)

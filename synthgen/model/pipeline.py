@@ -1,0 +1,131 @@
+"""The sampling pipeline: trained UNet + scheduler + a short denoising loop (diffusers style).
+
+Every image has its own torch.Generator, seeded from its own seed: its starting noise (and DDPM's
+per-step noise) never depend on which other images share the batch, so any image can be regenerated
+alone and a sampling job split across processes gives the same pixels as one process.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from synthgen.atomic import write_bytes_atomic, write_text_atomic
+from synthgen.config import build_dataclass
+from synthgen.errors import SynthgenError
+from synthgen.model.config import DiffusionConfig, NetworkConfig, Sampler, config_to_dict
+from synthgen.model.diffusion import sampling_scheduler
+from synthgen.model.labels import LabelSpace
+from synthgen.model.network import build_unet, predict
+from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, file_sha256, load_state_dict, read_json
+
+
+@dataclass
+class DiffusionPipeline:
+    unet: nn.Module
+    network: NetworkConfig
+    diffusion: DiffusionConfig
+    labels: LabelSpace
+    image_size: int
+    bit_depth: int = 8
+    label_prior: dict = field(default_factory=dict)  # labels.label_prior of the training set
+
+    # -- saving and loading (a config JSON beside the weights) ------------------------------------
+    def config_dict(self) -> dict:
+        return {
+            "format": MODEL_FORMAT,
+            "format_version": MODEL_FORMAT_VERSION,
+            "network": config_to_dict(self.network),
+            "diffusion": config_to_dict(self.diffusion),
+            "labels": self.labels.to_dict(),
+            "image_size": self.image_size,
+            "bit_depth": self.bit_depth,
+            "label_prior": self.label_prior,
+        }
+
+    def save(self, model_dir: Path, state_dict: dict | None = None) -> str:
+        """Write config.json and weights.pt (atomically); returns the weights' sha256."""
+        model_dir.mkdir(parents=True, exist_ok=True)
+        buffer = io.BytesIO()
+        torch.save(state_dict if state_dict is not None else self.unet.state_dict(), buffer)
+        write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
+        write_text_atomic(model_dir / "config.json", json.dumps(self.config_dict(), indent=2) + "\n")
+        return file_sha256(model_dir / "weights.pt")
+
+    @classmethod
+    def load(cls, model_dir: Path) -> "DiffusionPipeline":
+        config = read_json(model_dir / "config.json", "not a synthgen model folder; train one with synthgen train")
+        if config.get("format") != MODEL_FORMAT or config.get("format_version", 0) > MODEL_FORMAT_VERSION:
+            raise SynthgenError(f"{model_dir / 'config.json'} is not a {MODEL_FORMAT} v{MODEL_FORMAT_VERSION} config")
+        where = str(model_dir / "config.json")
+        network = build_dataclass(NetworkConfig, config["network"], f"{where} network")
+        diffusion = build_dataclass(DiffusionConfig, config["diffusion"], f"{where} diffusion")
+        labels = LabelSpace.from_dict(config["labels"])
+        unet = build_unet(network, labels.dim)
+        state = load_state_dict(model_dir / "weights.pt")
+        try:
+            unet.load_state_dict(state)
+        except (RuntimeError, TypeError, AttributeError) as err:
+            raise SynthgenError(f"{model_dir / 'weights.pt'} does not fit {where}: {str(err).splitlines()[0]}") from None
+        return cls(unet.eval(), network, diffusion, labels, int(config["image_size"]), int(config.get("bit_depth", 8)),
+                   config.get("label_prior") or {"class_counts": [1] * len(labels.classes),
+                                                 "findings_by_class": [[] for _ in labels.classes]})
+
+    # -- sampling ------------------------------------------------------------------------------
+    @torch.no_grad()
+    def __call__(
+        self,
+        conditions: torch.Tensor,
+        seeds: list[int],
+        sampler: Sampler = Sampler.DDIM,
+        steps: int = 25,
+        guidance: float = 1.0,
+        device: torch.device | str = "cpu",
+    ) -> torch.Tensor:
+        """Images (N, 1, H, W) in [-1, 1] for (N, dim) condition vectors and N seeds.
+
+        guidance: classifier-free guidance scale w; output = uncond + w * (cond - uncond). w = 1 is the
+        plain conditional model (one network pass per step), w = 0 ignores the labels.
+        """
+        if guidance < 0:
+            raise SynthgenError(f"guidance must be >= 0, got {guidance}")
+        generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+        side = self.image_size
+        x = torch.stack([torch.randn((1, side, side), generator=g) for g in generators]).to(device)
+        conditions = conditions.to(device)
+        scheduler = sampling_scheduler(self.diffusion, sampler, steps)
+        self.unet.to(device).eval()
+        for t in scheduler.timesteps:
+            output = self._guided_output(x, int(t), conditions, guidance)
+            if sampler is Sampler.DDIM:
+                x, _ = scheduler.step(output, int(t), x)
+            else:  # ancestral noise from each image's own generator
+                x = torch.cat([
+                    scheduler.step(output[i:i + 1].cpu(), int(t), x[i:i + 1].cpu(), generator=g)[0]
+                    for i, g in enumerate(generators)
+                ]).to(device)
+        return x.clamp(-1.0, 1.0).cpu()
+
+    def _guided_output(self, x: torch.Tensor, t: int, conditions: torch.Tensor, guidance: float) -> torch.Tensor:
+        timesteps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+        if guidance == 1.0:
+            return predict(self.unet, x, timesteps, conditions)
+        if guidance == 0.0:
+            return predict(self.unet, x, timesteps, torch.zeros_like(conditions))
+        both = predict(self.unet, torch.cat([x, x]), torch.cat([timesteps, timesteps]),
+                       torch.cat([conditions, torch.zeros_like(conditions)]))
+        conditional, unconditional = both.chunk(2)
+        return unconditional + guidance * (conditional - unconditional)
+
+
+def to_pixels(images: torch.Tensor, bit_depth: int) -> np.ndarray:
+    """[-1, 1] (N, 1, H, W) -> uint8/uint16 (N, H, W), rounded."""
+    top = 255 if bit_depth == 8 else 65535
+    scaled = ((images[:, 0].double() + 1.0) * (top / 2.0)).round().clamp(0, top).numpy()
+    return scaled.astype(np.uint8 if bit_depth == 8 else np.uint16)

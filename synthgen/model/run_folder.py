@@ -1,0 +1,100 @@
+"""The run folder: one definition of where `synthgen train` puts everything.
+
+    RUN/config.yaml             the resolved training config (what --resume compares against)
+    RUN/training_set.json       name, path and manifest sha256 of the image set trained on
+    RUN/checkpoints/last.pt     full training state (model, EMA, optimizer, step), atomic
+    RUN/model/config.json       what is needed to rebuild the network and sampler (diffusers style)
+    RUN/model/weights.pt        EMA weights (state dict; torch.load(weights_only=True))
+    RUN/model/model_card.json   training set, classes, size, steps, seed, versions, losses, wall time
+    RUN/log.csv                 step, loss, learning rate, images/s, elapsed seconds
+    RUN/tensorboard/            TensorBoard events
+    RUN/samples/step-NNNNNNN.png  a grid per class (rows) at each checkpoint
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from synthgen.errors import SynthgenError
+
+MODEL_FORMAT = "synthgen-diffusion-model"
+MODEL_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def training_set(self) -> Path:
+        return self.root / "training_set.json"
+
+    @property
+    def checkpoint(self) -> Path:
+        return self.root / "checkpoints" / "last.pt"
+
+    @property
+    def model_dir(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def model_config(self) -> Path:
+        return self.model_dir / "config.json"
+
+    @property
+    def weights(self) -> Path:
+        return self.model_dir / "weights.pt"
+
+    @property
+    def model_card(self) -> Path:
+        return self.model_dir / "model_card.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.csv"
+
+    @property
+    def tensorboard(self) -> Path:
+        return self.root / "tensorboard"
+
+    def sample_grid(self, step: int) -> Path:
+        return self.root / "samples" / f"step-{step:07d}.png"
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_json(path: Path, what: str) -> dict:
+    if not path.is_file():
+        raise SynthgenError(f"{path} is missing: {what}")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise SynthgenError(f"{path} is not valid JSON ({err}): {what}") from None
+
+
+def load_state_dict(path: Path) -> dict:
+    """torch.load(weights_only=True) with a clear error for a missing, truncated or foreign file."""
+    if not path.is_file():
+        raise SynthgenError(f"{path} is missing: train the model first (synthgen train) or check --run")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # zip, pickle and EOF errors all mean "not a readable checkpoint"
+        raise SynthgenError(
+            f"{path} is corrupted or not a synthgen checkpoint ({type(err).__name__}); "
+            "delete it and resume from an earlier copy, or retrain"
+        ) from None

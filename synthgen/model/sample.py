@@ -1,0 +1,148 @@
+"""`sample()`: draw a synthetic image set from a trained run.
+
+The plan (which label vector and which seed each image index gets) is a pure function of the label
+prior saved with the model, the requested counts and the seed. A shard (`start`, `count`) samples a
+slice of that plan, so shards sampled anywhere hold exactly the images of one big run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet, ImageSetWriter
+from synthgen.model.config import Sampler, load_train_config
+from synthgen.model.labels import LabelSpace
+from synthgen.model.pipeline import DiffusionPipeline, to_pixels
+from synthgen.model.run_folder import RunFolder, file_sha256, read_json
+from synthgen.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+SAMPLE_COLUMNS = ("sample_index", "seed", "sampler", "steps", "guidance", "model_sha256")
+
+
+@dataclass(frozen=True)
+class SamplePlan:
+    class_indices: np.ndarray  # (N,)
+    findings: np.ndarray  # (N, F) 0/1
+    seeds: np.ndarray  # (N,) uint64 -> torch.Generator seeds
+
+    def __len__(self) -> int:
+        return len(self.class_indices)
+
+
+def image_seed(seed: int, index: int) -> int:
+    """The seed of image `index` in a run sampled with `seed` (63 bits, so it fits any int64 column)."""
+    high, low = np.random.SeedSequence([int(seed), int(index)]).generate_state(2, dtype=np.uint32)
+    return (int(high) << 32 | int(low)) & ((1 << 63) - 1)
+
+
+def plan_samples(prior: dict, labels: LabelSpace, n: int | None, per_class: dict[str, int] | None,
+                 seed: int) -> SamplePlan:
+    """Counts per class (explicit, or `n` split like the training set), findings drawn per image
+    from the training set's finding combinations of its class (see labels.label_prior)."""
+    classes = list(labels.classes)
+    if per_class:
+        unknown = [name for name in per_class if name not in classes]
+        if unknown:
+            raise SynthgenError(f"class(es) {', '.join(unknown)} not known to the model (trained on: {', '.join(classes)})")
+        bad = [f"{k}={v}" for k, v in per_class.items() if v < 0]
+        if bad or sum(per_class.values()) <= 0:
+            raise SynthgenError(f"--per-class counts must be >= 0 with a positive total, got {', '.join(bad) or 'all zero'}")
+        counts = [int(per_class.get(name, 0)) for name in classes]
+    else:
+        if n is None or n <= 0:
+            raise SynthgenError(f"--n must be a positive number of images, got {n}")
+        counts = _split_like(n, np.asarray(prior["class_counts"], dtype=np.float64))
+    class_indices = np.repeat(np.arange(len(classes)), counts)
+    findings = np.zeros((len(class_indices), len(labels.findings)), dtype=np.uint8)
+    for i, c in enumerate(class_indices):
+        options = prior["findings_by_class"][c] if labels.findings else []
+        if options:
+            weights = np.array([count for _, count in options], dtype=np.float64)
+            pick = np.random.default_rng([seed, 0xF1D, i]).choice(len(options), p=weights / weights.sum())
+            findings[i] = options[pick][0]
+    seeds = np.array([image_seed(seed, i) for i in range(len(class_indices))], dtype=np.uint64)
+    return SamplePlan(class_indices, findings, seeds)
+
+
+def _split_like(n: int, class_counts: np.ndarray) -> list[int]:
+    """n split in proportion to class_counts by largest remainder."""
+    exact = n * class_counts / class_counts.sum()
+    counts = np.floor(exact).astype(int)
+    for i in np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]:
+        counts[i] += 1
+    return counts.tolist()
+
+
+def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, int] | None = None,
+           sampler: str | None = None, steps: int | None = None, guidance: float | None = None, seed: int = 0,
+           batch_size: int | None = None, start: int = 0, count: int | None = None, device: str = "auto",
+           name: str | None = None, overwrite: bool = False, progress: bool = True) -> ImageSet:
+    """Write a synthetic image set of images [start, start + count) of the plan to `out`."""
+    folder = RunFolder(Path(run))
+    pipeline = DiffusionPipeline.load(folder.model_dir)
+    defaults = load_train_config(folder.config).sampling if folder.config.is_file() else None
+    sampler_ = Sampler(sampler) if sampler else (defaults.sampler if defaults else Sampler.DDIM)
+    steps = steps if steps is not None else (defaults.steps if defaults else 25)
+    guidance = guidance if guidance is not None else (defaults.guidance if defaults else 1.0)
+    batch_size = batch_size or (defaults.batch_size if defaults else 64)
+    _check_options(sampler_, steps, guidance, batch_size, start, count, pipeline)
+    plan = plan_samples(pipeline.label_prior, pipeline.labels, n, per_class, seed)
+    stop = len(plan) if count is None else start + count
+    if stop > len(plan):
+        raise SynthgenError(f"--start {start} --count {count} goes past the {len(plan)} planned images")
+    model_sha = file_sha256(folder.weights)
+    torch_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
+                                ("cpu" if device == "auto" else device))
+    settings = {"sampler": sampler_.value, "steps": steps, "guidance": guidance, "model_sha256": model_sha}
+    classes, findings = list(pipeline.labels.classes), list(pipeline.labels.findings)
+    with ImageSetWriter(out, name=name or f"{Path(run).name}-synthetic", kind="synthetic", classes=classes,
+                        image_size=pipeline.image_size, findings=findings, extra_columns=SAMPLE_COLUMNS,
+                        overwrite=overwrite, allow_empty_classes=True) as writer, \
+            progress_bar(stop - start, "sample", unit="img", enabled=progress) as advance:
+        for first in range(start, stop, batch_size):
+            rows = np.arange(first, min(first + batch_size, stop))
+            conditions = pipeline.labels.encode(plan.class_indices[rows], plan.findings[rows] if findings else None)
+            images = pipeline(conditions, [int(s) for s in plan.seeds[rows]], sampler_, steps, guidance, torch_device)
+            for i, pixels in zip(rows, to_pixels(images, pipeline.bit_depth)):
+                writer.add(pixels, label=classes[plan.class_indices[i]], patient_id=f"SYN-{i:06d}", split="train",
+                           source=f"model/weights.pt#{i}",
+                           findings=[f for f, on in zip(findings, plan.findings[i]) if on],
+                           extra={"sample_index": int(i), "seed": int(plan.seeds[i]), **settings})
+            advance(len(rows))
+        writer.finish(_provenance(folder, n, per_class, seed, start, stop, settings))
+    return ImageSet.open(out)
+
+
+def _check_options(sampler: Sampler, steps: int, guidance: float, batch_size: int, start: int,
+                   count: int | None, pipeline: DiffusionPipeline) -> None:
+    if guidance < 0:
+        raise SynthgenError(f"--guidance must be >= 0 (1 = plain conditional), got {guidance}")
+    if not 1 <= steps <= pipeline.diffusion.timesteps:
+        raise SynthgenError(f"--steps must be in 1..{pipeline.diffusion.timesteps}, got {steps}")
+    if batch_size <= 0:
+        raise SynthgenError(f"--batch-size must be positive, got {batch_size}")
+    if start < 0 or (count is not None and count <= 0):
+        raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
+    if sampler is Sampler.DDPM and steps != pipeline.diffusion.timesteps:
+        log.info("the ddpm sampler always walks all %d training timesteps", pipeline.diffusion.timesteps)
+
+
+def _provenance(folder: RunFolder, n: int | None, per_class: dict | None, seed: int, start: int, stop: int,
+                settings: dict) -> dict:
+    card = read_json(folder.model_card, "the run has no model card") if folder.model_card.is_file() else {}
+    return {
+        "generator": "synthgen conditional diffusion (MONAI DiffusionModelUNet)",
+        "run": str(folder.root.resolve()),
+        "model_sha256": settings["model_sha256"],
+        "training_set": card.get("training_set"),
+        "model_card": card,
+        "sampling": {**settings, "seed": seed, "n": n, "per_class": per_class, "start": start, "stop": stop},
+    }

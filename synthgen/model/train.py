@@ -1,0 +1,284 @@
+"""`train()`: fit the conditional diffusion UNet on an image set and write a run folder.
+
+One process, or several under torchrun (DistributedDataParallel: gloo on CPU, nccl on GPU); rank 0
+alone writes files. Every random draw of step k comes from generators seeded by (seed, k, rank) and
+the data order from (seed, epoch), so the checkpoint only holds tensors and a resumed CPU run ends
+bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import platform
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import yaml
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from synthgen import __version__
+from synthgen.atomic import check_output_folder, write_text_atomic
+from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet
+from synthgen.model.augment import augment
+from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
+from synthgen.model.config import TrainConfig, config_difference, config_from_dict, config_to_dict, load_train_config
+from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
+from synthgen.model.diffusion import diffusion_loss, training_scheduler
+from synthgen.model.grid import class_grid, typical_conditions, write_grid
+from synthgen.model.labels import label_prior
+from synthgen.model.network import build_unet, count_parameters
+from synthgen.model.pipeline import DiffusionPipeline
+from synthgen.model.run_folder import RunFolder, file_sha256, read_json
+from synthgen.model.train_log import TrainingLog
+from synthgen.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    run: Path
+    steps: int
+    final_loss: float
+    wall_time_s: float
+    model_sha256: str  # "" on ranks other than 0, which write nothing
+    rank: int = 0
+
+
+def train(data: Path, out: Path, config: TrainConfig | Path | None = None, *, resume: bool = False,
+          overwrite: bool = False, progress: bool = True) -> TrainResult:
+    """Train on the `config.training.split` images of image set `data`; write the run folder `out`."""
+    config = config if isinstance(config, TrainConfig) else load_train_config(config)
+    image_set = ImageSet.open(data)
+    dataset = load_training_data(image_set, config.training.split, config.conditioning.use_findings)
+    run = RunFolder(Path(out))
+    rank, world_size = _start_distributed(config.training.device)
+    device = _device(config.training.device, rank)
+    if resume:
+        _check_resumable(run, config, image_set)
+    elif rank == 0:
+        check_output_folder(run.root, overwrite)
+        _write_run_header(run, config, image_set)
+    return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
+
+
+class _Trainer:
+    def __init__(self, config: TrainConfig, dataset: TrainingData, image_set: ImageSet, run: RunFolder,
+                 device: torch.device, rank: int, world_size: int, progress: bool) -> None:
+        self.config, self.dataset, self.image_set, self.run = config, dataset, image_set, run
+        self.device, self.rank, self.world_size, self.progress = device, rank, world_size, progress
+        t = config.training
+        with torch.random.fork_rng(devices=[]):  # seeded weight init without touching global RNG state
+            torch.manual_seed(t.seed)
+            self.unet = build_unet(config.network, dataset.label_space.dim).to(device)
+        self.ema = AveragedModel(self.unet, multi_avg_fn=get_ema_multi_avg_fn(t.ema_decay), use_buffers=True)
+        self.model = self.unet
+        if world_size > 1:
+            self.model = torch.nn.parallel.DistributedDataParallel(
+                self.unet, device_ids=[device.index] if device.type == "cuda" else None
+            )
+        self.optimizer = torch.optim.AdamW(self.unet.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        self.lr_schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _warmup_cosine(t.warmup_steps, t.steps))
+        self.scheduler = training_scheduler(config.diffusion)
+        self.grid_conditions = typical_conditions(dataset.conditions, len(dataset.label_space.classes))
+        self.config_sha256 = _config_sha256(config)
+
+    def fit(self, resume: bool) -> TrainResult:
+        t = self.config.training
+        start = self._restore() if resume else 0
+        if start >= t.steps and self.run.weights.is_file():
+            log.info("%s already trained for %d steps: nothing to do", self.run.root, start)
+            return self._result(start, float("nan"), 0.0)
+        writer = TrainingLog(self.run.log, self.run.tensorboard, start) if self.rank == 0 else None
+        log.info("training %s parameters on %d images (%d² px), %d steps", f"{count_parameters(self.unet):,}",
+                 len(self.dataset), self.dataset.image_size, t.steps)
+        began, window_start, window_loss, window_steps = time.perf_counter(), time.perf_counter(), 0.0, 0
+        losses: list[float] = []
+        with progress_bar(t.steps * t.batch_size, "train", unit="img", enabled=self.progress and self.rank == 0) as advance:
+            advance(start * t.batch_size)
+            for step in range(start, t.steps):
+                window_loss += self._step(step)
+                window_steps += 1
+                done = step + 1
+                if done % t.log_every == 0 or done == t.steps:
+                    elapsed = time.perf_counter() - window_start
+                    loss = window_loss / window_steps
+                    rate = window_steps * t.batch_size / max(elapsed, 1e-9)
+                    losses.append(loss)
+                    if writer:
+                        writer.add(done, loss, self.lr_schedule.get_last_lr()[0], rate, time.perf_counter() - began)
+                    advance(window_steps * t.batch_size, status=f"loss {loss:.4f}")
+                    window_start, window_loss, window_steps = time.perf_counter(), 0.0, 0
+                if done % t.checkpoint_every == 0 or done == t.steps:
+                    self._checkpoint(done, writer)
+        wall = time.perf_counter() - began
+        logged = writer.rows if writer else []
+        final = losses[-1] if losses else (float(logged[-1]["loss"]) if logged else float("nan"))
+        if writer:
+            writer.close()
+        sha = self._finish(final, wall) if self.rank == 0 else ""
+        return TrainResult(self.run.root, t.steps, final, wall, sha, self.rank)
+
+    def _step(self, step: int) -> float:
+        t, data = self.config.training, self.dataset
+        rows = batch_indices(len(data), t.batch_size, t.seed, step, self.rank, self.world_size)
+        generator = seeded_generator(t.seed, step, self.rank)
+        images = augment(data.images[rows], self.config.augmentation, generator).to(self.device)
+        conditions = data.conditions[rows]
+        dropped = torch.rand(len(rows), generator=generator) < self.config.conditioning.label_dropout
+        conditions = torch.where(dropped[:, None], torch.zeros_like(conditions), conditions).to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=t.amp and self.device.type == "cuda"):
+            loss = diffusion_loss(self.model, self.scheduler, self.config.diffusion, images, conditions, generator)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if t.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.unet.parameters(), t.grad_clip)
+        self.optimizer.step()
+        self.lr_schedule.step()
+        self.ema.update_parameters(self.unet)
+        return float(loss.detach())
+
+    def _checkpoint(self, step: int, writer: TrainingLog | None) -> None:
+        if self.rank != 0:
+            return
+        save_checkpoint(self.run.checkpoint, {
+            "step": step, "model": self.unet.state_dict(), "ema": self.ema.state_dict(),
+            "optimizer": self.optimizer.state_dict(), "lr_schedule": self.lr_schedule.state_dict(),
+            "config_sha256": self.config_sha256,
+        })
+        per_class = self.config.training.grid_per_class
+        if per_class:
+            grid = class_grid(self._pipeline(), self.grid_conditions, per_class, self.config.sampling,
+                              self.config.training.seed, self.device)
+            write_grid(self.run.sample_grid(step), grid)
+            if writer:
+                writer.add_image("samples", grid, step)
+
+    def _restore(self) -> int:
+        state = load_checkpoint(self.run.checkpoint)
+        if state["config_sha256"] != self.config_sha256:
+            raise SynthgenError(f"{self.run.checkpoint} was written with another config: start a new run")
+        try:
+            self.unet.load_state_dict(state["model"])
+            self.ema.load_state_dict(state["ema"])
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.lr_schedule.load_state_dict(state["lr_schedule"])
+        except (RuntimeError, KeyError, ValueError) as err:
+            raise SynthgenError(f"{self.run.checkpoint} does not fit this model: {str(err).splitlines()[0]}") from None
+        log.info("resuming %s from step %d", self.run.root, state["step"])
+        return int(state["step"])
+
+    def _pipeline(self) -> DiffusionPipeline:
+        return DiffusionPipeline(self.ema.module, self.config.network, self.config.diffusion,
+                                 self.dataset.label_space, self.dataset.image_size, self.dataset.bit_depth,
+                                 label_prior(self.dataset.conditions, self.dataset.label_space))
+
+    def _finish(self, final_loss: float, wall_time_s: float) -> str:
+        sha = self._pipeline().save(self.run.model_dir, self.ema.module.state_dict())
+        card = {
+            "model_sha256": sha,
+            "training_set": read_json(self.run.training_set, "written when the run started"),
+            "classes": list(self.dataset.label_space.classes),
+            "findings": list(self.dataset.label_space.findings),
+            "image_size": self.dataset.image_size,
+            "bit_depth": self.dataset.bit_depth,
+            "training_images": len(self.dataset),
+            "parameters": count_parameters(self.unet),
+            "steps": self.config.training.steps,
+            "batch_size": self.config.training.batch_size,
+            "seed": self.config.training.seed,
+            "processes": self.world_size,
+            "device": str(self.device),
+            "final_loss": final_loss,
+            "wall_time_s": round(wall_time_s, 1),
+            "versions": _versions(),
+        }
+        write_text_atomic(self.run.model_card, json.dumps(card, indent=2) + "\n")
+        return sha
+
+    def _result(self, steps: int, loss: float, wall: float) -> TrainResult:
+        return TrainResult(self.run.root, steps, loss, wall, file_sha256(self.run.weights))
+
+
+def _warmup_cosine(warmup: int, total: int):
+    """Linear warm-up, then cosine decay to 10 % of the peak learning rate."""
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total - warmup)
+        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
+    return factor
+
+
+def _config_sha256(config: TrainConfig) -> str:
+    import hashlib
+
+    return hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True).encode()).hexdigest()
+
+
+def _write_run_header(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
+    run.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run.config, yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    write_text_atomic(run.training_set, json.dumps(_training_set_record(image_set), indent=2) + "\n")
+
+
+def _training_set_record(image_set: ImageSet) -> dict:
+    return {"name": image_set.name, "path": str(image_set.root.resolve()),
+            "manifest_sha256": image_set.manifest_sha256, "kind": image_set.kind}
+
+
+def _check_resumable(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
+    """--resume: the run must exist and have been started with this config and this data."""
+    if not run.config.is_file():
+        raise SynthgenError(f"cannot resume {run.root}: no run there (missing {run.config.name}); drop --resume")
+    previous = config_to_dict(config_from_dict(yaml.safe_load(run.config.read_text()), str(run.config)))
+    differs = config_difference(previous, config_to_dict(config))
+    if differs:
+        raise SynthgenError(f"cannot resume {run.root}: config differs at {differs}; use the run's config.yaml")
+    trained_on = read_json(run.training_set, "the run folder is incomplete; start a new run")
+    if trained_on.get("manifest_sha256") != image_set.manifest_sha256:
+        raise SynthgenError(
+            f"cannot resume {run.root}: it was trained on {trained_on.get('name')!r} (manifest sha256 "
+            f"{str(trained_on.get('manifest_sha256'))[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
+        )
+    if not run.checkpoint.is_file():
+        raise SynthgenError(f"cannot resume {run.root}: no checkpoint yet ({run.checkpoint}); start it again without --resume")
+
+
+def _start_distributed(device: str) -> tuple[int, int]:
+    """(rank, world size); joins the process group when launched by torchrun."""
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return 0, 1
+    import torch.distributed as dist
+
+    if not dist.is_initialized():
+        backend = "nccl" if device != "cpu" and torch.cuda.is_available() else "gloo"
+        dist.init_process_group(backend=backend)
+    return dist.get_rank(), dist.get_world_size()
+
+
+def _device(name: str, rank: int) -> torch.device:
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise SynthgenError(f"training.device is {name!r} but no CUDA GPU is available: use cpu or auto")
+        index = int(os.environ.get("LOCAL_RANK", rank)) if name == "cuda" else int(name.split(":")[1])
+        return torch.device("cuda", index)
+    if name != "cpu":
+        raise SynthgenError(f"training.device {name!r} is not one of auto, cpu, cuda, cuda:N")
+    return torch.device("cpu")
+
+
+def _versions() -> dict:
+    import monai
+
+    return {"synthgen": __version__, "torch": torch.__version__, "monai": monai.__version__,
+            "python": platform.python_version()}
