@@ -31,6 +31,7 @@ test-slow: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) bench/phantom_throughput.py
 	$(PY) bench/prepare_throughput.py
+	$(PY) bench/export_speed.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -180,10 +180,11 @@ def verify(image_set: Path) -> None:
 
 # Commands that live beside their stage's package (one line each, in data-flow order).
 def _register_stage_commands() -> None:
+    from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
 
-    cli.add_command(train)
-    cli.add_command(sample)
+    for command in (train, sample, export):
+        cli.add_command(command)
 
 
 def _print_summary(image_set) -> None:

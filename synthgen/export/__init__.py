@@ -1,0 +1,6 @@
+"""Export: image sets as DICOM (marked synthetic, labelled, with provenance), NIfTI, PNG or a MONAI
+datalist, and PACS push (STOW-RS / C-STORE). `export()` in `api.py` is the entry point."""
+
+from synthgen.export.api import FORMATS, ExportResult, export
+
+__all__ = ["FORMATS", "ExportResult", "export"]
