@@ -32,6 +32,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/phantom_throughput.py
 	$(PY) bench/prepare_throughput.py
 	$(PY) bench/export_speed.py
+	$(PY) bench/audit_scale.py
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

@@ -180,10 +180,11 @@ def verify(image_set: Path) -> None:
 
 # Commands that live beside their stage's package (one line each, in data-flow order).
 def _register_stage_commands() -> None:
+    from privacy.cli import audit
     from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
 
-    for command in (train, sample, export):
+    for command in (train, sample, audit, export):
         cli.add_command(command)
 
 

@@ -1,0 +1,181 @@
+"""`synthgen audit`: check every synthetic image against every training image, in several spaces.
+
+    from privacy import audit
+    summary = audit("runs/nih64", "runs/samples", "runs/audit", fpr=0.01, filter=True)
+
+Training images are the `train` split of `train`; held-out real images are the whole `holdout`
+set or, without one, the `val` and `test` splits of `train` (never trained on). Spaces: normalized
+pixels, a contrastive encoder trained here on the training images (patients as positives), and
+optionally a user TorchScript encoder. Writes into `out` (staged, renamed at the end):
+
+    audit.json           thresholds, flagged fractions, distance percentiles, tests, verdict
+    pairs.csv            every synthetic image: nearest training image per space, distances, flag
+    closest_pairs.png    the closest synthetic/training pairs side by side
+    encoder/             the trained encoder (weights.pt + config.json)
+    filtered/            with filter=True: the unflagged images as an image set (see privacy/filter.py)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from privacy import calibrate
+from privacy.compare import Comparison, compare_images
+from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
+from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
+from privacy.images import AuditImages
+from privacy.report import summary, write_report
+from privacy.search import SearchOptions
+from synthgen.atomic import check_output_folder, staged_folder
+from synthgen.errors import SynthgenError
+from synthgen.imageset import MANIFEST_FILE, ImageSet
+from synthgen.progress import progress_bar
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AuditOptions:
+    fpr: float = 0.01
+    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    torchscript: Path | None = None  # a user encoder (TorchScript file)
+    search: SearchOptions = field(default_factory=SearchOptions)
+    pixel_side: int = DEFAULT_SIDE
+
+
+def audit(
+    train: Path | str,
+    synthetic: Path | str,
+    out: Path | str,
+    holdout: Path | str | None = None,
+    fpr: float = 0.01,
+    filter: bool = False,
+    overwrite: bool = False,
+    options: AuditOptions | None = None,
+    progress: bool = False,
+) -> dict:
+    """Audit the image set `synthetic` against the training split of `train`; returns audit.json."""
+    fpr = calibrate.check_fpr(fpr)
+    options = replace(options or AuditOptions(), fpr=fpr)
+    out = Path(out)
+    check_output_folder(out, overwrite)
+    train_set, synthetic_set = ImageSet.open(train), _open_nonempty(Path(synthetic), "--synthetic")
+    train_images = AuditImages.from_image_set(train_set, train_set.indices("train"))
+    if holdout is not None:
+        holdout_set = _open_nonempty(Path(holdout), "--holdout")
+        holdout_images = AuditImages.from_image_set(holdout_set, holdout_set.indices())
+        holdout_name = f"--holdout {holdout}"
+    else:
+        held = np.concatenate([train_set.indices("val"), train_set.indices("test")])
+        holdout_images = AuditImages.from_image_set(train_set, held)
+        holdout_name = f"the val and test splits of {train}"
+    synthetic_images = AuditImages.from_image_set(synthetic_set, synthetic_set.indices())
+
+    with staged_folder(out, overwrite) as stage:
+        comparison, space_files = run_audit(train_images, synthetic_images, holdout_images, options, stage,
+                                            holdout_name=holdout_name, progress=progress)
+        document = summary(comparison, train_images, synthetic_images, holdout_images, fpr)
+        encoded = (json.dumps(document, indent=2) + "\n").encode("utf-8")
+        write_report(stage, encoded, comparison, train_images, synthetic_images)
+        if filter:
+            from privacy.filter import FILTERED_DIR, write_filtered
+
+            write_filtered(synthetic_set, comparison.flagged, stage / FILTERED_DIR,
+                           audit_record(document, encoded, space_files))
+    log.info("audit: %d of %d synthetic images flagged (verdict %s) -> %s",
+             document["counts"]["flagged"], len(synthetic_images), document["verdict"], out)
+    return document
+
+
+def run_audit(
+    train: AuditImages,
+    synthetic: AuditImages,
+    holdout: AuditImages,
+    options: AuditOptions,
+    folder: Path | None = None,
+    *,
+    holdout_name: str = "the holdout",
+    progress: bool = False,
+) -> tuple[Comparison, dict[str, str]]:
+    """Check inputs, train the encoder, compare. Saves the encoder into `folder/encoder` if given;
+    returns the comparison and {file role: sha256} of what it saved."""
+    fpr = calibrate.check_fpr(options.fpr)
+    if not len(synthetic):
+        raise SynthgenError(f"synthetic set {synthetic.name} has no images: nothing to audit")
+    calibrate.check_sizes(len(train), len(holdout), fpr, holdout_name)
+    check_no_overlap(train, holdout, holdout_name)
+    common_size(train, synthetic, holdout)
+
+    spaces: list = [PixelSpace(options.pixel_side)]
+    with progress_bar(options.encoder.steps, "audit: training encoder", unit="steps", enabled=progress) as step:
+        model = train_encoder(train, options.encoder, on_step=step)
+    encoder = EncoderSpace(model, options.encoder)
+    spaces.append(encoder)
+    saved: dict[str, str] = {}
+    if folder is not None:
+        weights = encoder.save(folder / "encoder")
+        saved["encoder_sha256"] = hashlib.sha256(weights.read_bytes()).hexdigest()
+    if options.torchscript is not None:
+        from privacy.torchscript_encoder import TorchScriptSpace
+
+        spaces.append(TorchScriptSpace(options.torchscript))
+    total = len(spaces) * (len(train) + len(synthetic) + len(holdout))
+    with progress_bar(total, "audit: embedding", unit="images", enabled=progress) as advance:
+        comparison = compare_images(train, synthetic, holdout, spaces, fpr, options.search, advance)
+    return comparison, saved
+
+
+def check_no_overlap(train: AuditImages, holdout: AuditImages, holdout_name: str) -> None:
+    """Held-out images must be new to training: no shared image (sha256) and no shared patient."""
+    shared = set(train.sha256) & set(holdout.sha256)
+    if shared:
+        raise SynthgenError(
+            f"{holdout_name} shares {len(shared)} image(s) with the training split (same sha256); "
+            "held-out images must never have been trained on: pass a disjoint --holdout or prepare with --dedupe"
+        )
+    patients = set(train.patient_ids) & set(holdout.patient_ids)
+    if patients:
+        example = sorted(patients)[0]
+        raise SynthgenError(
+            f"{holdout_name} shares {len(patients)} patient(s) with the training split (e.g. {example}); "
+            "held-out images must come from other patients: use patient-level splits (synthgen prepare)"
+        )
+
+
+def common_size(*groups: AuditImages) -> int:
+    """Resample every group to the smallest image size among them (with a warning if they differ)."""
+    sizes = {group.native_size for group in groups}
+    size = min(sizes)
+    if len(sizes) > 1:
+        log.warning("image sizes differ (%s): resampling all images to %d² for the audit",
+                    ", ".join(f"{g.name} {g.native_size}²" for g in groups), size)
+    for group in groups:
+        group.size = size
+    return size
+
+
+def audit_record(document: dict, encoded: bytes, saved: dict[str, str]) -> dict:
+    """What the filtered set's provenance keeps of the audit (see privacy/filter.py)."""
+    return {
+        "fpr": document["fpr"],
+        "verdict": document["verdict"],
+        "thresholds": {name: space["threshold"] for name, space in document["spaces"].items()},
+        "score_threshold": document["score_threshold"],
+        "counts": document["counts"],
+        "inputs": document["inputs"],
+        "audit_json_sha256": hashlib.sha256(encoded).hexdigest(),
+        **saved,
+    }
+
+
+def _open_nonempty(path: Path, option: str) -> ImageSet:
+    manifest = path / MANIFEST_FILE
+    if manifest.is_file() and len(manifest.read_text(encoding="utf-8").strip().splitlines()) <= 1:
+        raise SynthgenError(f"{option} set {path} has no images ({manifest} has no rows): nothing to audit")
+    return ImageSet.open(path)

@@ -1,0 +1,120 @@
+"""What an audit writes: audit.json (the summary), pairs.csv (every synthetic image) and a montage.
+
+audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `counts` (synthetic, flagged, kept, holdout,
+holdout_flagged, train), `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`,
+`union_test` (binomial test of the flagged count against `fpr`), `spaces` (per space: threshold,
+scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second
+ratio percentiles, Mann-Whitney U test, search method and recall, embedding throughput,
+description), `inputs` (name, manifest sha256 and image count of train, synthetic, holdout).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+from privacy import calibrate
+from privacy.compare import Comparison
+from privacy.images import AuditImages
+
+MONTAGE_PAIRS = 16
+MONTAGE_TILE = 96
+
+
+def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, holdout: AuditImages,
+            fpr: float) -> dict:
+    n, n_flagged = len(synthetic), int(comparison.flagged.sum())
+    union = calibrate.compare(comparison.score, comparison.holdout_score, n_flagged, fpr)
+    spaces = {}
+    for space in comparison.spaces:
+        n_space = int(space.flagged.sum())
+        test = calibrate.compare(space.distance, space.holdout_distance, n_space, fpr)
+        spaces[space.name] = {
+            "threshold": space.threshold,
+            "scale": space.scale,
+            "flagged": n_space,
+            "fraction_flagged": n_space / n,
+            "holdout_fraction_flagged": float(np.mean(space.holdout_distance < space.threshold)),
+            "synthetic_distance": calibrate.percentiles(space.distance),
+            "holdout_distance": calibrate.percentiles(space.holdout_distance),
+            "nearest_ratio": calibrate.percentiles(space.ratio),
+            "test": test.as_dict(),
+            "search": {"method": space.search_method, "recall_at_1": space.recall_at_1},
+            "images_per_second": comparison.embeddings_per_second[space.name],
+            "description": space.description,
+        }
+    verdict = "fail" if union.binomial_p < calibrate.SIGNIFICANCE else "pass"
+    return {
+        "fpr": fpr,
+        "verdict": verdict,
+        "verdict_rule": f"fail when more synthetic images are flagged than fpr explains (binomial p < {calibrate.SIGNIFICANCE})",
+        "counts": {
+            "train": len(train),
+            "synthetic": n,
+            "flagged": n_flagged,
+            "kept": n - n_flagged,
+            "holdout": len(holdout),
+            "holdout_flagged": int(comparison.holdout_flagged.sum()),
+        },
+        "flagged_fraction": n_flagged / n,
+        "holdout_flagged_fraction": float(comparison.holdout_flagged.mean()),
+        "score_threshold": comparison.score_threshold,
+        "union_test": union.as_dict(),
+        "spaces": spaces,
+        "inputs": {
+            role: {"name": group.name, "manifest_sha256": group.manifest_sha256, "images": len(group)}
+            for role, group in (("train", train), ("synthetic", synthetic), ("holdout", holdout))
+        },
+    }
+
+
+def pairs_csv(comparison: Comparison, train: AuditImages, synthetic: AuditImages) -> bytes:
+    """One row per synthetic image: flagged, score, and per space its nearest training image."""
+    columns = ["image_id", "flagged", "score"]
+    for space in comparison.spaces:
+        columns += [f"{space.name}_{c}" for c in ("train_image_id", "train_patient_id", "distance", "ratio", "flagged")]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(columns)
+    for i in range(len(synthetic)):
+        row = [synthetic.image_ids[i], int(comparison.flagged[i]), f"{comparison.score[i]:.6f}"]
+        for space in comparison.spaces:
+            j = space.nearest[i]
+            row += [train.image_ids[j], train.patient_ids[j], f"{space.distance[i]:.6f}",
+                    "" if np.isnan(space.ratio[i]) else f"{space.ratio[i]:.6f}", int(space.flagged[i])]
+        writer.writerow(row)
+    return buffer.getvalue().encode("utf-8")
+
+
+def montage_png(comparison: Comparison, train: AuditImages, synthetic: AuditImages, pairs: int = MONTAGE_PAIRS) -> bytes:
+    """The closest pairs (lowest score): synthetic image beside its nearest training image."""
+    order = np.argsort(comparison.score, kind="stable")[:pairs]
+    tile, label = MONTAGE_TILE, 14
+    rows = max(1, (len(order) + 1) // 2)
+    sheet = Image.new("L", (2 * tile * 2 + 8, (tile + label) * rows), 255)
+    draw = ImageDraw.Draw(sheet)
+    for slot, i in enumerate(order):
+        space = min(comparison.spaces, key=lambda s: s.distance[i] / s.scale)  # the space that found it
+        j = space.nearest[i]
+        x0 = (slot % 2) * (2 * tile + 8)
+        y0 = (slot // 2) * (tile + label)
+        for k, image in enumerate((synthetic.load([i])[0], train.load([j])[0])):
+            grey = Image.fromarray(np.clip(np.round(image * 255), 0, 255).astype(np.uint8))
+            sheet.paste(grey.resize((tile, tile), Image.Resampling.NEAREST), (x0 + k * tile, y0 + label))
+        mark = "FLAG " if comparison.flagged[i] else ""
+        draw.text((x0 + 2, y0 + 1), f"{mark}{synthetic.image_ids[i]}~{train.image_ids[j]} {space.name}", fill=0)
+    buffer = io.BytesIO()
+    sheet.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_report(folder: Path, document: bytes, comparison: Comparison, train: AuditImages,
+                 synthetic: AuditImages) -> None:
+    """audit.json, pairs.csv and closest_pairs.png into `folder` (a staging folder)."""
+    (folder / "audit.json").write_bytes(document)
+    (folder / "pairs.csv").write_bytes(pairs_csv(comparison, train, synthetic))
+    (folder / "closest_pairs.png").write_bytes(montage_png(comparison, train, synthetic))
