@@ -162,3 +162,26 @@ def test_sample_cli_writes_the_set(run16, tmp_path, capsys):
 def test_sampling_an_unknown_class_via_the_api_raises(run16, tmp_path):
     with pytest.raises(SynthgenError, match="not known to the model"):
         sample(run16, tmp_path / "x", per_class={"fracture": 2}, progress=False)
+
+
+@pytest.mark.parametrize("sampler", ["ddim", "dpm++", "ddpm"])
+def test_every_sampler_recovers_a_single_point_distribution_exactly(sampler):
+    """A network that always predicts the clean image x0 = c (via its v or epsilon form) must lead every
+    sampler to c: a golden value for the update rules and their shared noise schedule."""
+    from synthgen.model.config import NetworkConfig, Sampler
+    from synthgen.model.diffusion import training_scheduler
+    from synthgen.model.pipeline import DiffusionPipeline
+
+    config = DiffusionConfig(timesteps=50)
+    alphas = training_scheduler(config).alphas_cumprod
+    target = 0.25
+
+    class Oracle(torch.nn.Module):
+        def forward(self, x, timesteps, class_labels=None):
+            a = alphas[timesteps].view(-1, 1, 1, 1)
+            noise = (x - a.sqrt() * target) / (1 - a).sqrt()
+            return a.sqrt() * noise - (1 - a).sqrt() * target  # v = sqrt(a) * noise - sqrt(1 - a) * x0
+
+    pipeline = DiffusionPipeline(Oracle(), NetworkConfig(), config, LabelSpace(("a",)), 4)
+    images = pipeline(pipeline.labels.encode(np.array([0, 0])), [1, 2], Sampler(sampler), steps=8)
+    assert torch.allclose(images, torch.full_like(images, target), atol=1e-3)

@@ -54,7 +54,8 @@ def _per_class(value: str | None) -> dict[str, int] | None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Synthetic image set to create.")
 @click.option("--n", "n", type=int, help="Images in all, split across classes like the training set.")
 @click.option("--per-class", help="Images per class instead of --n, e.g. normal=500,pneumonia=500.")
-@click.option("--sampler", type=click.Choice(["ddim", "ddpm"]), help="ddim (fast, default) or ddpm (all timesteps).")
+@click.option("--sampler", type=click.Choice(["ddim", "dpm++", "ddpm"]),
+              help="ddim or dpm++ (few steps) or ddpm (every timestep; slow reference). Default: the run's config.")
 @click.option("--steps", type=int, help="Denoising steps for ddim (default from the run's config).")
 @click.option("--guidance", type=float, help="Classifier-free guidance scale (1 = conditional model, >1 stronger).")
 @click.option("--seed", default=0, show_default=True, help="Seed: image i always gets the same noise.")

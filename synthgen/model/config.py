@@ -40,7 +40,10 @@ class LossWeighting(str, Enum):
 
 
 class Sampler(str, Enum):
+    """ddim and dpm++ are deterministic few-step samplers; ddpm walks every training timestep."""
+
     DDIM = "ddim"
+    DPM_SOLVER = "dpm++"
     DDPM = "ddpm"
 
 

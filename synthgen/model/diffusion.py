@@ -1,4 +1,4 @@
-"""Noise schedulers (MONAI) and the training objective.
+"""The training noise scheduler (MONAI DDPM) and the training objective.
 
 Images live in [-1, 1]. Training draws a timestep and noise per image from an explicit generator,
 noises the batch with the DDPM forward process and regresses the configured target.
@@ -7,10 +7,10 @@ noises the batch with the DDPM forward process and regresses the configured targ
 from __future__ import annotations
 
 import torch
-from monai.networks.schedulers import DDIMScheduler, DDPMScheduler, Scheduler
+from monai.networks.schedulers import DDPMScheduler
 from torch import nn
 
-from synthgen.model.config import DiffusionConfig, LossWeighting, Prediction, Sampler
+from synthgen.model.config import DiffusionConfig, LossWeighting, Prediction
 from synthgen.model.network import predict
 
 
@@ -18,22 +18,6 @@ def training_scheduler(config: DiffusionConfig) -> DDPMScheduler:
     return DDPMScheduler(
         num_train_timesteps=config.timesteps, schedule=config.schedule.value, prediction_type=config.prediction.value
     )
-
-
-def sampling_scheduler(config: DiffusionConfig, sampler: Sampler, steps: int) -> Scheduler:
-    """DDIM (deterministic, eta 0) with `steps` steps, or ancestral DDPM over every training timestep."""
-    if sampler is Sampler.DDIM:
-        scheduler = DDIMScheduler(
-            num_train_timesteps=config.timesteps,
-            schedule=config.schedule.value,
-            prediction_type=config.prediction.value,
-            clip_sample=True,
-        )
-        scheduler.set_timesteps(steps)
-        return scheduler
-    scheduler = training_scheduler(config)
-    scheduler.set_timesteps(config.timesteps)
-    return scheduler
 
 
 def diffusion_loss(

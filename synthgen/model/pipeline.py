@@ -20,10 +20,10 @@ from synthgen.atomic import write_bytes_atomic, write_text_atomic
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
 from synthgen.model.config import DiffusionConfig, NetworkConfig, Sampler, config_to_dict
-from synthgen.model.diffusion import sampling_scheduler
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict
 from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, file_sha256, load_state_dict, read_json
+from synthgen.model.samplers import sampler_loop
 
 
 @dataclass
@@ -99,17 +99,11 @@ class DiffusionPipeline:
         side = self.image_size
         x = torch.stack([torch.randn((1, side, side), generator=g) for g in generators]).to(device)
         conditions = conditions.to(device)
-        scheduler = sampling_scheduler(self.diffusion, sampler, steps)
+        loop = sampler_loop(self.diffusion, sampler, steps)
         self.unet.to(device).eval()
-        for t in scheduler.timesteps:
+        for t in loop.timesteps:
             output = self._guided_output(x, int(t), conditions, guidance)
-            if sampler is Sampler.DDIM:
-                x, _ = scheduler.step(output, int(t), x)
-            else:  # ancestral noise from each image's own generator
-                x = torch.cat([
-                    scheduler.step(output[i:i + 1].cpu(), int(t), x[i:i + 1].cpu(), generator=g)[0]
-                    for i, g in enumerate(generators)
-                ]).to(device)
+            x = loop.step(output, int(t), x, generators)
         return x.clamp(-1.0, 1.0).cpu()
 
     def _guided_output(self, x: torch.Tensor, t: int, conditions: torch.Tensor, guidance: float) -> torch.Tensor:
