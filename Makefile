@@ -17,8 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 demo: $(VENV)/.installed
-	$(VENV)/bin/synthgen phantom --out $(DEMO_OUT)/data --n 600 --size 64 --seed 0 --overwrite
-	$(VENV)/bin/synthgen verify $(DEMO_OUT)/data
+	$(VENV)/bin/synthgen run configs/run/demo.yaml --out $(DEMO_OUT)
 
 # pytest's exit code 5 (no test collected) must fail, never pass silently.
 test: $(VENV)/.installed
@@ -33,6 +32,7 @@ bench: $(VENV)/.installed
 	$(PY) bench/prepare_throughput.py
 	$(PY) bench/export_speed.py
 	$(PY) bench/audit_scale.py
+	$(PY) bench/validate_speed.py --threads 1
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

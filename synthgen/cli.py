@@ -183,8 +183,9 @@ def _register_stage_commands() -> None:
     from privacy.cli import audit
     from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
+    from validation.cli import validate
 
-    for command in (train, sample, audit, export):
+    for command in (train, sample, audit, validate, export):
         cli.add_command(command)
 
 

@@ -1,0 +1,135 @@
+"""End to end: validate tiny sets, check metrics.json values, the verdicts and report.html (Chromium)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from cli_helpers import run_cli
+from PIL import Image
+from test_validation_fixtures import TINY_OPTIONS, audit_folder, run_folder, toy_set
+
+from validation.api import validate
+
+EXPECTED_REGIMES = ["TRTR", "TSTR", "TRTS", "R+S", "R25", "R25+S"]
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory):
+    """A second, disjoint real sample posing as the synthetic set: it must look as good as real."""
+    root = tmp_path_factory.mktemp("validate-good")
+    real = toy_set(root / "real", n=150, seed=0)
+    run = run_folder(root / "generator-run")
+    synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance={"run": str(run)})
+    audit = audit_folder(root / "audit")
+    result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,), **TINY_OPTIONS)
+    return result
+
+
+def test_validate_writes_report_and_metrics_only(good_run):
+    assert sorted(p.name for p in good_run.out.iterdir()) == ["metrics.json", "report.html"]
+    on_disk = json.loads((good_run.out / "metrics.json").read_text())
+    assert on_disk["utility"]["tstr_trtr_auc_ratio"] == good_run.metrics["utility"]["tstr_trtr_auc_ratio"]
+    assert on_disk["data"]["real_train"]["images"] == 100 and on_disk["data"]["real_test"]["images"] == 50
+    assert on_disk["seeds"] == [0, 1]
+
+
+def test_a_disjoint_real_sample_scores_like_real(good_run):
+    utility = good_run.metrics["utility"]
+    assert list(utility["regimes"]) == EXPECTED_REGIMES
+    trtr = utility["regimes"]["TRTR"]
+    assert trtr["metrics"]["auc_macro"]["value"] > 0.9 and len(trtr["per_seed"]["auc_macro"]) == 2
+    for name, regime in utility["regimes"].items():
+        auc = regime["metrics"]["auc_macro"]
+        assert 0 <= auc["low"] <= auc["value"] <= auc["high"] <= 1, name
+    assert utility["tstr_trtr_auc_ratio"]["value"] > 0.9
+    assert utility["regimes"]["TSTR"]["auc_macro_vs_trtr"]["paired"] is True
+    assert utility["regimes"]["TRTS"]["auc_macro_vs_trtr"]["paired"] is False
+    assert utility["regimes"]["R25"]["train_images"] == [26, 26]  # 25 % of 50 per class = 12.5 -> 13
+    verdicts = good_run.metrics["verdicts"]
+    assert verdicts["utility"]["level"] == "good" and verdicts["label_fidelity"]["level"] == "good"
+    assert verdicts["realism"]["fd_ratio"] < 3
+    assert verdicts["privacy"]["level"] == "good" and "0.40 % of synthetic images flagged" in verdicts["privacy"]["text"]
+
+
+def test_realism_and_pixel_statistics_have_a_real_reference(good_run):
+    realism = good_run.metrics["realism"]
+    assert realism["sizes"] == {"reference": 100, "query": 50}
+    for name in ("synthetic", "real_test"):
+        assert set(realism[name]) == {"fd", "kid", "precision", "recall", "density", "coverage"}
+        assert 0 <= realism[name]["precision"]["value"] <= 1
+    diversity = good_run.metrics["diversity"]
+    assert set(diversity) == {"dark", "bright"} and set(diversity["dark"]) == {"real_train", "synthetic"}
+    distance = good_run.metrics["intensity"]["distance"]["bright"]
+    assert distance["synthetic"]["value"] < 0.05 and distance["real_test"]["value"] < 0.05
+    assert good_run.metrics["training_curves"]["xs"][:2] == [10, 20]
+
+
+def test_report_is_self_contained_with_every_section(good_run):
+    html = good_run.report.read_text()
+    for section in ("verdict", "data", "samples", "downstream", "realism", "privacy", "training", "method"):
+        assert f'<section id="{section}">' in html, section
+    # 2 class grids, regime bars, ROC, histograms, training curve, audit montage
+    assert html.count('src="data:image/png;base64,') == 7
+    assert not re.search(r'(src|href)="(https?:)?//', html)
+    assert "0.05" in html and "pixels_distance" in html  # the closest audit pair is listed
+
+
+def test_cli_says_clearly_when_labels_are_shuffled(tmp_path, capsys):
+    real = toy_set(tmp_path / "real", n=150, seed=0)
+    shuffled = toy_set(tmp_path / "shuffled", n=100, seed=2, kind="synthetic", shuffle_labels=True)
+    code, out, err = run_cli(["validate", "--real-train", real, "--real-test", real, "--synthetic", shuffled,
+                              "--out", tmp_path / "out", "--seeds", "1", "--steps", "30", "--width", "4",
+                              "--batch-size", "32", "--low-data", "0.5", "--bootstrap", "100",
+                              "--min-per-class", "5"], capsys)
+    assert code == 0, err
+    assert re.search(r"utility: LOW .*LOW UTILITY", out)
+    assert re.search(r"label fidelity: LOW .*LOW LABEL FIDELITY", out)
+    assert "privacy: NOT ASSESSED" in out and f"report: {tmp_path / 'out' / 'report.html'}" in out
+    metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
+    assert metrics["utility"]["tstr_trtr_auc_ratio"]["value"] < 0.8
+
+
+CHECK_SCRIPT = """<script>
+window.__errors = [];
+window.addEventListener('error', e => window.__errors.push(String(e.message || e.type)), true);
+window.addEventListener('load', () => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => !(i.complete && i.naturalWidth > 0)).length;
+  document.body.setAttribute('data-check', 'images=' + images.length + ' broken=' + broken +
+    ' tables=' + document.querySelectorAll('table').length + ' errors=' + window.__errors.length);
+});
+</script>"""
+
+
+def test_report_renders_in_headless_chromium(good_run, tmp_path):
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.skip("chromium is absent: install the Debian package `chromium` to render the report")
+    page = tmp_path / "report.html"
+    page.write_text(good_run.report.read_text().replace("<head>", "<head>" + CHECK_SCRIPT, 1))
+    flags = [browser, "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
+             "--virtual-time-budget=5000", "--window-size=1200,3000"]
+    dom = subprocess.run([*flags, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120)
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    check = re.search(r'data-check="([^"]*)"', dom.stdout)
+    assert check is not None, "the page's load handler did not run"
+    assert check.group(1) == "images=7 broken=0 tables=8 errors=0"
+    shot = tmp_path / "report.png"
+    subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
+    assert pixels.shape == (3000, 1200) and pixels.std() > 10  # not a blank page

@@ -1,0 +1,89 @@
+"""`synthgen validate`: a thin click command over validation.api.validate (heavy imports inside)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from synthgen.errors import SynthgenError
+
+NETWORK_CHOICES = ("resnet-tiny", "resnet10", "resnet18", "densenet121")  # validation.classifier.NETWORKS
+
+
+def _fractions(value: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(part) for part in value.split(",") if part.strip())
+    except ValueError:
+        raise SynthgenError(f"--low-data {value!r} must be comma-separated fractions, e.g. 0.1,0.25") from None
+
+
+@click.command()
+@click.option("--real-train", required=True, metavar="SET[:SPLIT]",
+              help="Real image set the classifiers and the encoder learn from.")
+@click.option("--real-test", required=True, metavar="SET[:SPLIT]", help="Real image set every score is measured on.")
+@click.option("--synthetic", required=True, metavar="SET[:SPLIT]", help="The image set to validate (every row).")
+@click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for report.html and metrics.json.")
+@click.option("--audit", type=click.Path(path_type=Path), help="Output folder of `synthgen audit` (privacy verdict).")
+@click.option("--seeds", default=3, show_default=True, help="Classifiers trained per regime (seeds --seed, --seed+1, …).")
+@click.option("--seed", default=0, show_default=True, help="First seed (training, subsets, bootstrap).")
+@click.option("--network", default="resnet-tiny", show_default=True, type=click.Choice(NETWORK_CHOICES),
+              help="MONAI classifier network.")
+@click.option("--width", default=8, show_default=True, help="resnet-tiny: channels of its first stage.")
+@click.option("--steps", default=400, show_default=True, help="Training steps per classifier (same for every regime).")
+@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
+@click.option("--encoder", type=click.Path(path_type=Path),
+              help="TorchScript encoder file for the realism metrics (default: the real-trained classifier).")
+@click.option("--low-data", default="0.1,0.25", show_default=True, help="Fractions of real train for low-data regimes.")
+@click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap resamples of the test set.")
+@click.option("--min-per-class", default=10, show_default=True, help="Fewest images per class in each set.")
+@click.option("--threads", type=int, help="Torch CPU threads (default: torch's choice; 1 is faster on busy cores).")
+@click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
+@click.pass_context
+def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str, out: Path, audit: Path | None,
+             seeds: int, seed: int, network: str, width: int, steps: int, batch_size: int, encoder: Path | None,
+             low_data: str, bootstrap: int, min_per_class: int, threads: int | None, overwrite: bool) -> None:
+    """Judge a synthetic image set: realism, downstream utility, label fidelity, privacy.
+
+    Trains the same MONAI classifier on real, synthetic, real + synthetic and 10 %/25 % of real
+    (with and without synthetic) images, tests on real (and the real-trained model on synthetic),
+    measures FD/KID/precision/recall/density/coverage against a real-vs-real reference, and writes
+    one self-contained report.html plus metrics.json. The headline is the TSTR/TRTR AUC ratio.
+
+    \b
+    How rows are chosen:
+      SET:SPLIT              exactly that split (train, val or test), for any option
+      same SET for both --real-train and --real-test:
+                             its train split for real-train; its test split (val if it has
+                             no test rows) for real-test
+      different SETs         every row of each; --synthetic always uses every row
+    Refused: different class names or image sizes, a real test set sharing an image (sha256)
+    or a patient (patient_id) with real train, synthetic images identical to real test ones.
+
+    \b
+    Examples:
+      synthgen validate --real-train runs/k64 --real-test runs/k64 \\
+          --synthetic runs/k64-synthetic --audit runs/k64-audit --out runs/k64-validation
+      synthgen validate --real-train data/pm32:train --real-test data/pm32:test \\
+          --synthetic data/pm32:val --seeds 3 --out runs/pm32-sanity
+    """
+    import torch
+
+    from validation.api import validate as run_validation
+    from validation.classifier import Recipe
+
+    if threads is not None:
+        if threads < 1:
+            raise SynthgenError(f"--threads must be at least 1, got {threads}")
+        torch.set_num_threads(threads)
+
+    result = run_validation(
+        real_train, real_test, synthetic, out, audit=audit, seeds=seeds, seed=seed,
+        recipe=Recipe(network=network, width=width, steps=steps, batch_size=batch_size),
+        encoder=encoder, low_data=_fractions(low_data), bootstrap=bootstrap, min_per_class=min_per_class,
+        overwrite=overwrite, progress=ctx.obj["progress"] if ctx.obj else True,
+    )
+    verdicts = result.metrics["verdicts"]
+    for key in ("realism", "utility", "label_fidelity", "privacy"):
+        click.echo(f"{key.replace('_', ' '):>15}: {verdicts[key]['level'].upper():<13} {verdicts[key]['text']}")
+    click.echo(f"report: {result.report}")
