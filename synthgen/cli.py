@@ -183,9 +183,10 @@ def _register_stage_commands() -> None:
     from privacy.cli import audit
     from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
+    from synthgen.pipeline_run.cli import run
     from validation.cli import validate
 
-    for command in (train, sample, audit, validate, export):
+    for command in (train, sample, audit, validate, export, run):
         cli.add_command(command)
 
 

@@ -1,0 +1,148 @@
+"""run.json: what each stage of a run was given, what it made, and whether it finished.
+
+    {"format": "synthgen-run", "format_version": 1, "config": "configs/run/demo.yaml", "updated": "...",
+     "resolved_config": {...},                          # every section with its defaults filled in
+     "stages": {"train": {"status": "done",            # running | done | failed
+                          "config_sha256": "...",      # of the stage's config section
+                          "inputs":  {"data": "<tree sha256>"},
+                          "outputs": {"model": "<tree sha256>"},
+                          "versions": {"synthgen": ..., "torch": ..., "monai": ..., "python": ...},
+                          "started": "...", "finished": "...", "wall_time_s": 183.2,
+                          "summary": {...}}}}       # the stage's headline numbers
+
+A folder's tree sha256 covers every file's relative path and bytes, except the image sets' pixel
+caches (`.cache/`, rebuilt by readers). Every write of run.json is atomic (temporary file and
+rename), so a run killed at any moment leaves the previous or the next state, never half of one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from synthgen import __version__
+from synthgen.atomic import write_text_atomic
+from synthgen.errors import SynthgenError
+
+STATE_FILE = "run.json"
+STATE_FORMAT, STATE_FORMAT_VERSION = "synthgen-run", 1
+UNHASHED_DIRS = frozenset({".cache"})  # derived data that readers add to image sets
+
+
+def tree_sha256(path: Path) -> str:
+    """sha256 over (relative path, sha256 of bytes) of every file under `path`, in sorted order."""
+    path = Path(path)
+    if path.is_file():
+        return _file_sha256(path)
+    digest = hashlib.sha256()
+    for file in sorted(_files(path)):
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + _file_sha256(file).encode() + b"\n")
+    return digest.hexdigest()
+
+
+def source_fingerprint(path: Path) -> str:
+    """A cheap fingerprint of a source (file or folder): relative paths, sizes and modification times.
+
+    Sources can be gigabytes of JPEG or DICOM; re-reading them on every run only to learn they did
+    not change would cost more than preparing them again, so their metadata stands in for their bytes.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise SynthgenError(f"source {path} does not exist: check prepare.source in the run config")
+    files = [path] if path.is_file() else sorted(_files(path))
+    digest = hashlib.sha256()
+    for file in files:
+        stat = file.stat()
+        name = file.name if file == path else file.relative_to(path).as_posix()
+        digest.update(f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def config_sha256(section: dict) -> str:
+    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()
+
+
+def versions() -> dict:
+    import monai
+    import torch
+
+    return {"synthgen": __version__, "torch": torch.__version__, "monai": monai.__version__,
+            "python": platform.python_version()}
+
+
+def now() -> str:
+    return dt.datetime.now(tz=dt.timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class StageRecord:
+    status: str
+    config_sha256: str
+    inputs: dict[str, str]
+    outputs: dict[str, str] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+    started: str = ""
+    finished: str = ""
+    wall_time_s: float = 0.0
+    summary: dict = field(default_factory=dict)
+    error: str = ""
+
+
+class RunState:
+    """run.json of one run folder; `save()` after every change."""
+
+    def __init__(self, root: Path, config: Path, stages: dict[str, StageRecord]) -> None:
+        self.root, self.config, self.stages = Path(root), str(config), stages
+        self.resolved_config: dict = {}
+
+    @property
+    def path(self) -> Path:
+        return self.root / STATE_FILE
+
+    @classmethod
+    def load(cls, root: Path, config: Path) -> RunState:
+        """The run.json in `root`, or an empty state when there is none yet."""
+        path = Path(root) / STATE_FILE
+        if not path.is_file():
+            return cls(root, config, {})
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != STATE_FORMAT:
+                raise ValueError(f"format is {data.get('format')!r}, not {STATE_FORMAT!r}")
+            stages = {name: StageRecord(**record) for name, record in data["stages"].items()}
+        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
+            raise SynthgenError(
+                f"{path} is not a synthgen run state ({err}): choose another --out, or delete {path} to start over"
+            ) from None
+        return cls(root, config, stages)
+
+    def save(self) -> None:
+        document = {
+            "format": STATE_FORMAT,
+            "format_version": STATE_FORMAT_VERSION,
+            "config": self.config,
+            "updated": now(),
+            "resolved_config": self.resolved_config,
+            "stages": {name: record.__dict__ for name, record in self.stages.items()},
+        }
+        write_text_atomic(self.path, json.dumps(document, indent=2) + "\n")
+
+
+def _files(root: Path):
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in UNHASHED_DIRS)
+        for name in files:
+            yield Path(folder) / name
+
+
+def _file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
