@@ -18,7 +18,7 @@ from synthgen.imageset import ImageSet
 from synthgen.model.config import DiffusionConfig, LossWeighting, Prediction
 from synthgen.model.diffusion import loss_weights, training_scheduler
 from synthgen.model.labels import LabelSpace, label_prior
-from synthgen.model.run_folder import file_sha256
+from synthgen.hashing import file_sha256
 from synthgen.model.sample import _split_like, image_seed, plan_samples, sample
 from synthgen.model.train import train
 

@@ -19,10 +19,11 @@ from torch import nn
 from synthgen.atomic import write_bytes_atomic, write_text_atomic
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
+from synthgen.hashing import file_sha256
 from synthgen.model.config import DiffusionConfig, NetworkConfig, Sampler, config_to_dict
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict
-from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, file_sha256, load_state_dict, read_json
+from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_state_dict, read_json
 from synthgen.model.samplers import sampler_loop
 
 

@@ -15,11 +15,12 @@ import numpy as np
 import torch
 
 from synthgen.errors import SynthgenError
+from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.model.config import Sampler, load_train_config
 from synthgen.model.labels import LabelSpace
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
-from synthgen.model.run_folder import RunFolder, file_sha256, read_json
+from synthgen.model.run_folder import RunFolder, read_json
 from synthgen.progress import progress_bar
 
 log = logging.getLogger(__name__)

@@ -24,6 +24,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from synthgen import __version__
 from synthgen.atomic import check_output_folder, write_text_atomic
 from synthgen.errors import SynthgenError
+from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
 from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
@@ -34,7 +35,7 @@ from synthgen.model.grid import class_grid, typical_conditions, write_grid
 from synthgen.model.labels import label_prior
 from synthgen.model.network import build_unet, count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
-from synthgen.model.run_folder import RunFolder, file_sha256, read_json
+from synthgen.model.run_folder import RunFolder, read_json
 from synthgen.model.train_log import TrainingLog
 from synthgen.progress import progress_bar
 

@@ -28,6 +28,7 @@ from pathlib import Path
 from synthgen import __version__
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
+from synthgen.hashing import file_sha256
 
 STATE_FILE = "run.json"
 STATE_FORMAT, STATE_FORMAT_VERSION = "synthgen-run", 1
@@ -38,10 +39,10 @@ def tree_sha256(path: Path) -> str:
     """sha256 over (relative path, sha256 of bytes) of every file under `path`, in sorted order."""
     path = Path(path)
     if path.is_file():
-        return _file_sha256(path)
+        return file_sha256(path)
     digest = hashlib.sha256()
     for file in sorted(_files(path)):
-        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + _file_sha256(file).encode() + b"\n")
+        digest.update(file.relative_to(path).as_posix().encode() + b"\0" + file_sha256(file).encode() + b"\n")
     return digest.hexdigest()
 
 
@@ -140,9 +141,3 @@ def _files(root: Path):
             yield Path(folder) / name
 
 
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
