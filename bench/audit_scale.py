@@ -6,7 +6,8 @@ Times `privacy.search.nearest` (FAISS exact, and IVF with its measured recall) a
 torch brute-force baseline (one matrix product per chunk + topk) in the same process. The baseline
 runs on `--baseline-queries` queries and is extrapolated linearly to all queries (its cost is
 exactly linear in the number of queries); pass `--baseline-queries` = `--n` to run it fully.
-Peak memory is the process's maximum resident set size. Then embeds phantom images in each space.
+Peak memory is the process's maximum resident set size. Then embeds phantom images in each space
+and times the registered space (each query aligned with 20 candidates, 3 angles, at 64²).
 """
 
 from __future__ import annotations
@@ -100,6 +101,14 @@ def embedding_bench(images: int, threads: int) -> None:
             start = time.perf_counter()
             space.embed(group)
             print(f"  {space.name}: {images / (time.perf_counter() - start):,.0f} images/s")
+        from privacy.registered import RegisteredConfig, RegisteredSpace
+
+        registered = RegisteredSpace(RegisteredConfig())
+        candidates = np.random.default_rng(0).integers(0, images, size=(images, 20))
+        start = time.perf_counter()
+        registered.compare(group, group, candidates)
+        print(f"  registered: {images / (time.perf_counter() - start):,.0f} queries/s "
+              f"(20 candidates x {len(registered.config.angles)} angles each, at {registered.config.size}²)")
         from privacy.encoder import train_encoder
 
         steps = 20

@@ -5,8 +5,9 @@
 
 Training images are the `train` split of `train`; held-out real images are the whole `holdout`
 set or, without one, the `val` and `test` splits of `train` (never trained on). Spaces: normalized
-pixels, a contrastive encoder trained here on the training images (patients as positives), and
-optionally a user TorchScript encoder. Writes into `out` (staged, renamed at the end):
+pixels, a contrastive encoder trained here on the training images (patients as positives),
+optionally a user TorchScript encoder, and registered pixels (each image aligned with the nearest
+candidates of the other spaces). Writes into `out` (staged, renamed at the end):
 
     audit.json           thresholds, flagged fractions, distance percentiles, tests, verdict
     pairs.csv            every synthetic image: nearest training image per space, distances, flag
@@ -30,6 +31,7 @@ from privacy.compare import Comparison, compare_images
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
+from privacy.registered import RegisteredConfig, RegisteredSpace
 from privacy.report import summary, write_report
 from privacy.search import SearchOptions
 from synthgen.atomic import check_output_folder, staged_folder
@@ -47,6 +49,7 @@ class AuditOptions:
     torchscript: Path | None = None  # a user encoder (TorchScript file)
     search: SearchOptions = field(default_factory=SearchOptions)
     pixel_side: int = DEFAULT_SIDE
+    registered: RegisteredConfig | None = field(default_factory=RegisteredConfig)  # None: no alignment check
 
 
 def audit(
@@ -125,9 +128,12 @@ def run_audit(
         from privacy.torchscript_encoder import TorchScriptSpace
 
         spaces.append(TorchScriptSpace(options.torchscript))
+    registered = RegisteredSpace(options.registered) if options.registered is not None else None
     total = len(spaces) * (len(train) + len(synthetic) + len(holdout))
-    with progress_bar(total, "audit: embedding", unit="images", enabled=progress) as advance:
-        comparison = compare_images(train, synthetic, holdout, spaces, fpr, options.search, advance)
+    total += len(synthetic) + len(holdout) if registered is not None else 0
+    with progress_bar(total, "audit: embedding and aligning", unit="images", enabled=progress) as advance:
+        comparison = compare_images(train, synthetic, holdout, spaces, fpr, options.search, advance,
+                                    registered=registered, seed=options.encoder.seed)
     return comparison, saved
 
 

@@ -2,14 +2,17 @@
 
 Two views of the same image (or of two images of the same patient) must embed close together,
 so the encoder learns to ignore what a copying generator changes: small rotations, shifts and
-zooms, contrast, brightness and gamma, blur and noise. Nothing flips left-right: the heart's side
+zooms, contrast, brightness and gamma, blur, noise and JPEG re-encoding. Nothing flips left-right: the heart's side
 is part of what a chest radiograph is. Every draw comes from the caller's torch.Generator.
 """
 
 from __future__ import annotations
 
+import io
 import math
 from dataclasses import dataclass
+
+import numpy as np
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +28,8 @@ class AugmentRanges:
     gamma: tuple[float, float] = (0.8, 1.25)
     max_blur: float = 1.0  # Gaussian sigma, pixels
     max_noise: float = 0.04
+    jpeg_share: float = 0.25  # share of views re-encoded as JPEG (Pillow round trips cost ~0.1 ms each)
+    jpeg_quality: tuple[int, int] = (70, 95)
 
 
 def augment(images: torch.Tensor, generator: torch.Generator, ranges: AugmentRanges = AugmentRanges()) -> torch.Tensor:
@@ -52,7 +57,23 @@ def augment(images: torch.Tensor, generator: torch.Generator, ranges: AugmentRan
     out = 0.5 + (out - 0.5) * contrast + brightness
     noise = uniform(0.0, ranges.max_noise).view(n, 1, 1, 1)
     out = out + noise * torch.randn(out.shape, generator=generator)
-    return out.clamp(0.0, 1.0)
+    out = out.clamp(0.0, 1.0)
+    chosen = torch.rand(n, generator=generator) < ranges.jpeg_share
+    quality = torch.randint(ranges.jpeg_quality[0], ranges.jpeg_quality[1] + 1, (n,), generator=generator)
+    for i in torch.nonzero(chosen).flatten().tolist():
+        out[i, 0] = _jpeg(out[i, 0], int(quality[i]))
+    return out
+
+
+def _jpeg(image: torch.Tensor, quality: int) -> torch.Tensor:
+    """The image after an 8-bit JPEG round trip (Pillow), as a generator's output file would be."""
+    from PIL import Image
+
+    grey = np.round(image.numpy() * 255.0).astype(np.uint8)
+    buffer = io.BytesIO()
+    Image.fromarray(grey).save(buffer, format="JPEG", quality=quality)
+    with Image.open(io.BytesIO(buffer.getvalue())) as decoded:
+        return torch.from_numpy(np.asarray(decoded.convert("L"), dtype=np.float32) / 255.0)
 
 
 def _blur(images: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:

@@ -5,6 +5,12 @@ what "close but not copied" looks like in each space. A synthetic image closer t
 quantile of those distances is flagged; by construction about `fpr` of fresh real images would
 be flagged too. The flagged count is then tested against that rate (one-sided binomial test), and
 the whole distance distribution against the held-out one (one-sided Mann-Whitney U test).
+
+Held-out images of one patient are not independent (follow-ups look alike), and the `fpr` quantile
+of a few hundred images from a few dozen patients is uncertain, so the threshold actually used is a
+lower confidence bound on that quantile: held-out *patients* are resampled with replacement
+(`BOOTSTRAP_ROUNDS` times) and the threshold is the (1 - `CONFIDENCE`) quantile of the resampled
+`fpr` quantiles. With many patients it approaches the plain quantile; with few it is safer.
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ FPR_RANGE = (0.0, 0.5)
 MIN_TRAIN_IMAGES = 20
 PERCENTILES = (1, 5, 25, 50, 75)
 SIGNIFICANCE = 0.01
+BOOTSTRAP_ROUNDS = 1000
+CONFIDENCE = 0.95
+_NEVER = 1e6  # stands in for an infinite score (no candidate) so quantiles stay finite
 
 
 def check_fpr(fpr: float) -> float:
@@ -51,6 +60,38 @@ def threshold(holdout_distances: np.ndarray, fpr: float) -> float:
     """The fpr quantile of held-out nearest-neighbour distances (linear interpolation)."""
     finite = holdout_distances[np.isfinite(holdout_distances)]
     return float(np.quantile(finite, fpr))
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The threshold on held-out scores and how it was reached."""
+
+    threshold: float  # what flags: the patient-bootstrap lower confidence bound
+    quantile: float  # the plain fpr quantile of all held-out scores
+    patients: int
+    images: int
+
+    def as_dict(self) -> dict:
+        return {"method": "patient bootstrap lower bound of the fpr quantile", "confidence": CONFIDENCE,
+                "rounds": BOOTSTRAP_ROUNDS, "threshold": self.threshold, "plain_quantile": self.quantile,
+                "holdout_patients": self.patients, "holdout_images": self.images}
+
+
+def patient_threshold(scores: np.ndarray, patients: np.ndarray, fpr: float, seed: int = 0) -> Bound:
+    """A threshold that about `fpr` of fresh patients' images fall under, at most, with CONFIDENCE."""
+    values = np.where(np.isfinite(scores), scores, _NEVER).astype(np.float64)
+    _, owner = np.unique(np.asarray(patients, dtype=str), return_inverse=True)
+    n_patients = int(owner.max()) + 1 if len(owner) else 0
+    order = np.argsort(owner, kind="stable")
+    values, owner = values[order], owner[order]
+    rng = np.random.default_rng([seed, 11])
+    resampled = np.empty(BOOTSTRAP_ROUNDS)
+    for round_ in range(BOOTSTRAP_ROUNDS):
+        counts = np.bincount(rng.integers(n_patients, size=n_patients), minlength=n_patients)
+        resampled[round_] = np.quantile(np.repeat(values, counts[owner]), fpr)
+    plain = float(np.quantile(values, fpr))
+    lower = float(np.quantile(resampled, 1.0 - CONFIDENCE))
+    return Bound(threshold=min(lower, plain), quantile=plain, patients=n_patients, images=len(values))
 
 
 def percentiles(distances: np.ndarray) -> dict[str, float]:

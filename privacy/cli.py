@@ -34,8 +34,9 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
     """Flag synthetic images that are too close to a training image (memorization audit).
 
     Every synthetic image is compared with every training image in normalized pixels and in a
-    contrastive encoder trained on the training images; thresholds are the --fpr quantile of
-    held-out real images' distances. Writes OUT/audit.json, pairs.csv, closest_pairs.png.
+    contrastive encoder trained on the training images, and aligned (shift, small rotation) with
+    its nearest candidates (registered pixels); thresholds come from held-out real images'
+    distances at --fpr. Writes OUT/audit.json, pairs.csv, closest_pairs.png.
 
     \b
     Examples:
@@ -60,7 +61,8 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
 
         result = run_selftest(out, train=train, seed=seed, overwrite=overwrite, options=options, progress=progress)
         click.echo(json.dumps({k: result[k] for k in ("planted_flagged", "holdout_flagged", "independent_flagged",
-                                                     "probe_flagged", "target", "spaces")}, indent=2))
+                                                     "independent_patients_flagged", "probe_flagged", "target",
+                                                     "spaces")}, indent=2))
         return
     if train is None or synthetic is None:
         raise SynthgenError("audit needs --train and --synthetic (or --selftest)")

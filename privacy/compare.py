@@ -1,11 +1,15 @@
-"""The audit's core on in-memory image groups: embed, search, calibrate, flag.
+"""The audit's core on in-memory image groups: embed, search, verify by alignment, calibrate, flag.
 
+Each embedding space finds every query's nearest training images with FAISS; the `registered`
+space then aligns each query with the top candidates of all embedding spaces (privacy/registered.py).
 Spaces are combined so that the stated false-positive rate holds for the flag as a whole: each
-space's distances are divided by the median held-out distance in that space, an image's score is
-the smallest such ratio over spaces, and the threshold is the `fpr` quantile of the held-out
-scores. Per space that is a distance threshold (`threshold = score_threshold × scale`), and a
-synthetic image is flagged when it is closer than the threshold in any space, while about `fpr` of
-held-out real images (not `fpr` per space) would be flagged.
+space's distances are divided by a low quantile (`SCALE_QUANTILE`) of its held-out distances (so
+spaces are compared where it matters, in the tail), an image's score is the smallest such ratio
+over spaces, and the threshold is a patient-level lower confidence bound on the `fpr` quantile of
+the held-out scores (privacy/calibrate.py). Per space that is a distance threshold
+(`threshold = score_threshold × scale`), and a synthetic image is flagged when it is closer than
+the threshold in any space, while at most about `fpr` of held-out real images (not `fpr` per
+space) would be flagged.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import numpy as np
 
 from privacy import calibrate
 from privacy.images import AuditImages
+from privacy.registered import RegisteredSpace
 from privacy.search import SearchOptions, nearest
+
+SCALE_QUANTILE = 0.05
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +57,7 @@ class Comparison:
     flagged: np.ndarray
     holdout_flagged: np.ndarray
     embeddings_per_second: dict[str, float]
+    calibration: dict = field(default_factory=dict)
 
 
 def compare_images(
@@ -60,11 +68,15 @@ def compare_images(
     fpr: float,
     search: SearchOptions = SearchOptions(),
     advance: Callable[[int], None] | None = None,
+    registered: RegisteredSpace | None = None,
+    seed: int = 0,
 ) -> Comparison:
-    """Embed all three groups in every space and flag synthetic images closer than calibrated."""
+    """Embed all three groups in every space, verify candidates by alignment, flag what is too close."""
     import time
 
+    k = max(2, registered.config.candidates if registered is not None else 2)
     results, rates = [], {}
+    candidates: list[tuple[np.ndarray, np.ndarray]] = []
     for space in spaces:
         start = time.perf_counter()
         train_vectors = space.embed(train, advance)
@@ -72,8 +84,9 @@ def compare_images(
         holdout_vectors = space.embed(holdout, advance)
         seconds = time.perf_counter() - start
         rates[space.name] = (len(train) + len(synthetic) + len(holdout)) / max(seconds, 1e-9)
-        found = nearest(train_vectors, synthetic_vectors, search)
-        found_holdout = nearest(train_vectors, holdout_vectors, search)
+        found = nearest(train_vectors, synthetic_vectors, search, k=k)
+        found_holdout = nearest(train_vectors, holdout_vectors, search, k=k)
+        candidates.append((found.positions, found_holdout.positions))
         results.append(
             SpaceResult(
                 name=space.name,
@@ -87,23 +100,51 @@ def compare_images(
                 recall_at_1=found.recall_at_1,
             )
         )
+    if registered is not None:
+        results.append(_registered_result(registered, train, synthetic, holdout, candidates, advance, rates))
+    return calibrated(results, holdout, fpr, rates, seed)
+
+
+def _registered_result(registered, train, synthetic, holdout, candidates, advance, rates) -> SpaceResult:
+    import time
+
+    start = time.perf_counter()
+    found = registered.compare(synthetic, train, np.concatenate([c[0] for c in candidates], axis=1), advance)
+    found_holdout = registered.compare(holdout, train, np.concatenate([c[1] for c in candidates], axis=1), advance)
+    rates[registered.name] = (len(synthetic) + len(holdout)) / max(time.perf_counter() - start, 1e-9)
+    n_candidates = sum(c[0].shape[1] for c in candidates)
+    return SpaceResult(
+        name=registered.name,
+        description=registered.describe(),
+        nearest=found.nearest,
+        distance=found.distance,
+        ratio=found.ratio,
+        holdout_distance=found_holdout.distance,
+        holdout_nearest=found_holdout.nearest,
+        search_method=f"aligned top-{n_candidates} candidates of the other spaces",
+    )
+
+
+def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rates: dict, seed: int = 0) -> Comparison:
+    """Scale each space by its held-out tail, threshold the min-over-spaces score, flag."""
     for result in results:
         finite = result.holdout_distance[np.isfinite(result.holdout_distance)]
-        result.scale = float(max(np.median(finite), 1e-6))
+        result.scale = float(max(np.quantile(finite, SCALE_QUANTILE), 1e-6)) if len(finite) else 1.0
     score = np.min([r.distance / r.scale for r in results], axis=0)
     holdout_score = np.min([r.holdout_distance / r.scale for r in results], axis=0)
-    score_threshold = calibrate.threshold(holdout_score, fpr)
+    bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
-        result.threshold = score_threshold * result.scale
+        result.threshold = bound.threshold * result.scale
         result.flagged = result.distance < result.threshold
     return Comparison(
         spaces=results,
         score=score,
         holdout_score=holdout_score,
-        score_threshold=score_threshold,
-        flagged=score < score_threshold,
-        holdout_flagged=holdout_score < score_threshold,
+        score_threshold=bound.threshold,
+        flagged=score < bound.threshold,
+        holdout_flagged=holdout_score < bound.threshold,
         embeddings_per_second=rates,
+        calibration=bound.as_dict(),
     )
 
 

@@ -2,16 +2,22 @@
 
 audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `counts` (synthetic, flagged, kept, holdout,
 holdout_flagged, train), `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`,
+`calibration` (how the score threshold was reached: plain quantile, patient-bootstrap bound),
 `union_test` (binomial test of the flagged count against `fpr`), `spaces` (per space: threshold,
 scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second
-ratio percentiles, Mann-Whitney U test, search method and recall, embedding throughput,
-description), `inputs` (name, manifest sha256 and image count of train, synthetic, holdout).
+ratio percentiles, Mann-Whitney U test, search method and recall, description), `inputs` (name,
+manifest sha256 and image count of train, synthetic, holdout).
+
+audit.json holds only what the inputs and the seed determine, so the same audit gives the same bytes
+(its sha256 goes into every exported DICOM file). Wall-clock numbers go to timings.json:
+`embeddings_per_second` per space.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
@@ -44,7 +50,6 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
             "nearest_ratio": calibrate.percentiles(space.ratio),
             "test": test.as_dict(),
             "search": {"method": space.search_method, "recall_at_1": space.recall_at_1},
-            "images_per_second": comparison.embeddings_per_second[space.name],
             "description": space.description,
         }
     verdict = "fail" if union.binomial_p < calibrate.SIGNIFICANCE else "pass"
@@ -63,6 +68,7 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
         "flagged_fraction": n_flagged / n,
         "holdout_flagged_fraction": float(comparison.holdout_flagged.mean()),
         "score_threshold": comparison.score_threshold,
+        "calibration": comparison.calibration,
         "union_test": union.as_dict(),
         "spaces": spaces,
         "inputs": {
@@ -116,5 +122,7 @@ def write_report(folder: Path, document: bytes, comparison: Comparison, train: A
                  synthetic: AuditImages) -> None:
     """audit.json, pairs.csv and closest_pairs.png into `folder` (a staging folder)."""
     (folder / "audit.json").write_bytes(document)
+    timings = {"embeddings_per_second": comparison.embeddings_per_second}
+    (folder / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     (folder / "pairs.csv").write_bytes(pairs_csv(comparison, train, synthetic))
     (folder / "closest_pairs.png").write_bytes(montage_png(comparison, train, synthetic))

@@ -23,9 +23,8 @@ RECALL_SAMPLE = 1000
 
 @dataclass
 class Neighbours:
-    """The two nearest training vectors of each query: L2 distances (N, 2) and positions (N, 2).
-
-    With a single training vector the second column is inf / -1.
+    """The `k` nearest training vectors of each query: L2 distances (N, k) and positions (N, k),
+    nearest first. Where there are fewer than k training vectors the last columns are inf / -1.
     """
 
     distances: np.ndarray
@@ -54,9 +53,13 @@ def nearest(
     queries: np.ndarray,
     options: SearchOptions = SearchOptions(),
     on_chunk: Callable[[int], None] | None = None,
+    k: int = 2,
 ) -> Neighbours:
-    """The 2 nearest rows of `train` for every row of `queries` (float32, same dimension)."""
+    """The `k` (at least 2) nearest rows of `train` for every row of `queries` (float32, same dimension)."""
     import faiss
+
+    if not isinstance(k, int) or k < 2:
+        raise ValueError(f"nearest: k must be an integer of at least 2, got {k!r}")
 
     if options.threads:
         faiss.omp_set_num_threads(options.threads)
@@ -69,7 +72,7 @@ def nearest(
     index, method = exact, "exact"
     if len(train) > options.exact_limit:
         index, method = _ivf_index(train, options), "ivf"
-    distances, positions = _search_chunked(index, queries, options.chunk, on_chunk)
+    distances, positions = _search_chunked(index, queries, options.chunk, on_chunk, k)
     recall = _recall_at_1(exact, queries, positions, options.seed) if method == "ivf" else None
     if recall is not None:
         log.info("approximate search (IVF, nprobe %d): recall@1 %.4f", options.nprobe, recall)
@@ -90,17 +93,17 @@ def _ivf_index(train: np.ndarray, options: SearchOptions):
     return index
 
 
-def _search_chunked(index, queries: np.ndarray, chunk: int, on_chunk) -> tuple[np.ndarray, np.ndarray]:
-    distances = np.empty((len(queries), 2), dtype=np.float32)
-    positions = np.empty((len(queries), 2), dtype=np.int64)
+def _search_chunked(index, queries: np.ndarray, chunk: int, on_chunk, k: int) -> tuple[np.ndarray, np.ndarray]:
+    distances = np.empty((len(queries), k), dtype=np.float32)
+    positions = np.empty((len(queries), k), dtype=np.int64)
     for start in range(0, len(queries), chunk):
         block = queries[start : start + chunk]
-        squared, found = index.search(block, 2)
+        squared, found = index.search(block, k)
         distances[start : start + len(block)] = np.sqrt(np.maximum(squared, 0.0))
         positions[start : start + len(block)] = found
         if on_chunk is not None:
             on_chunk(len(block))
-    # FAISS marks a missing second neighbour with -1 and a huge distance.
+    # FAISS marks a missing neighbour with -1 and a huge distance.
     distances[positions < 0] = np.inf
     return distances, positions
 

@@ -127,11 +127,22 @@ def results(comparison, groups: dict, document: dict, fpr: float, image_set: Ima
         "planted_flagged": planted_rate,
         "holdout_flagged": document["holdout_flagged_fraction"],
         "independent_flagged": independent_rate,
+        # Images of one patient are flagged together or not at all, so also count patients.
+        "independent_patients_flagged": _patient_share(comparison.flagged[independent], synthetic.patient_ids[independent]),
+        "independent_patients": int(len(set(synthetic.patient_ids[independent]))),
         "probe_flagged": _share(comparison.flagged[probes]),
         "target": {"planted_flagged_at_least": TARGET_PLANTED, "real_flagged_at_most": fpr,
                    "met": bool(planted_rate >= TARGET_PLANTED and document["holdout_flagged_fraction"] <= fpr)},
         "spaces": spaces,
     }
+
+
+def _patient_share(flagged: np.ndarray, patients: np.ndarray) -> float | None:
+    """Share of patients with at least one flagged image."""
+    if not len(flagged):
+        return None
+    owners = np.asarray(patients, dtype=str)
+    return float(np.mean([flagged[owners == p].any() for p in np.unique(owners)]))
 
 
 def _share(values: np.ndarray) -> float | None:

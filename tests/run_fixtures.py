@@ -63,31 +63,8 @@ def leftovers(root: Path) -> list[str]:
                   if p.name.startswith(".stage-") or p.name.endswith((".partial", ".old", ".tmp")))
 
 
-def audit_json_holds_timings(root: Path) -> bool:
-    """privacy/report.py writes embedding throughput (wall-clock) into audit.json, and the filtered
-    set's provenance, hence every exported DICOM's private provenance element, holds its sha256."""
-    return "images_per_second" in (root / "audit" / "audit.json").read_text()
-
-
-def dicom_without_audit_hash(path: Path) -> bytes:
-    """A DICOM file's elements and pixels with privacy_audit.audit_json_sha256 left out."""
-    import pydicom
-
-    dataset = pydicom.dcmread(path)
-    element = dataset[0x00111001]
-    document = json.loads(element.value)
-    document["privacy_audit"].pop("audit_json_sha256")
-    element.value = json.dumps(document, sort_keys=True)
-    return str(dataset).encode() + dataset.PixelData
-
-
 def differing_images(first: Path, second: Path) -> list[str]:
-    """PNG and DICOM files of two runs that differ; DICOMs differing only by the audit.json hash
-    count as equal while audit.json holds timings (see audit_json_holds_timings)."""
+    """PNG and DICOM files of two runs whose bytes differ."""
     a, b = image_bytes(first), image_bytes(second)
     assert a.keys() == b.keys(), sorted(set(a) ^ set(b))[:5]
-    differing = [name for name in a if a[name] != b[name]]
-    if audit_json_holds_timings(first):
-        differing = [name for name in differing if not name.endswith(".dcm")
-                     or dicom_without_audit_hash(first / name) != dicom_without_audit_hash(second / name)]
-    return differing
+    return [name for name in a if a[name] != b[name]]

@@ -14,7 +14,7 @@ from privacy.audit import AuditOptions, audit
 from privacy.embed_pixels import normalized_pixels
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
-from privacy.planted import planted_copies
+from privacy.planted import Alteration, planted_copies
 from privacy.search import SearchOptions, nearest
 from synthgen.chest_phantom import phantom
 from synthgen.imageset import ImageSet, ImageSetWriter
@@ -130,7 +130,7 @@ def test_audit_flags_exact_copies_and_writes_report(real_set, tmp_path):
         assert pair["pixels_train_image_id"] in train_ids
     assert result["counts"]["flagged"] >= 10
     assert result["counts"]["synthetic"] == 20
-    assert set(result["spaces"]) == {"pixels", "encoder"}
+    assert set(result["spaces"]) == {"pixels", "encoder", "registered"}
     assert result["verdict"] == "fail"  # half of the set is copied
     stored = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert stored == json.loads(json.dumps(result))
@@ -182,3 +182,39 @@ def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, cap
     result = audit(real_set.root, small.root, tmp_path / "audit", fpr=0.2, options=TINY)
     assert result["counts"]["synthetic"] == 12
     assert "resampling all images to 16²" in caplog.text
+
+
+def test_search_returns_k_nearest_in_order():
+    train = np.arange(10, dtype=np.float32)[:, None] * np.ones((1, 4), np.float32)
+    found = nearest(train, train[[3]] + 0.1, k=4)
+    np.testing.assert_array_equal(found.positions[0], [3, 4, 2, 5])
+    assert np.all(np.diff(found.distances[0]) >= 0)
+
+
+def test_registered_space_aligns_a_moved_copy_and_tells_it_from_other_images(real_set):
+    from privacy.registered import RegisteredConfig, RegisteredSpace
+
+    pixels = real_set.load_pixels(real_set.indices("train"))
+    train = AuditImages.from_arrays("train", pixels, [str(i) for i in range(len(pixels))], ["p"] * len(pixels))
+    copies = planted_copies(pixels[[4, 9]], seed=1, alteration=Alteration(max_shift=2.0))  # ±4 px at 64²
+    queries = AuditImages.from_arrays("q", copies, ["a", "b"], ["p", "p"])
+    candidates = np.array([[4, 7, 11, 4], [2, 9, 30, -1]])  # repeats and "no candidate" are allowed
+    found = RegisteredSpace(RegisteredConfig(candidates=4)).compare(queries, train, candidates)
+    np.testing.assert_array_equal(found.nearest, [4, 9])
+    r = 1 - found.distance**2 / 2  # back from distance to aligned correlation
+    assert np.all(r > 0.97)
+    assert np.all(found.ratio < 0.8)  # the second-best candidate is clearly worse
+
+
+def test_patient_threshold_is_a_safe_lower_bound_with_few_patients():
+    rng = np.random.default_rng(4)
+    few = np.repeat(np.arange(10), 20).astype(str)  # 10 patients, 20 alike images each
+    scores = rng.random(10)[np.repeat(np.arange(10), 20)] + 0.1 * rng.random(200)
+    many = np.arange(200).astype(str)
+    plain = calibrate.threshold(scores, 0.05)
+    bound_few = calibrate.patient_threshold(scores, few, 0.05, seed=0)
+    bound_many = calibrate.patient_threshold(scores, many, 0.05, seed=0)
+    assert bound_few.quantile == pytest.approx(plain) and bound_few.patients == 10
+    assert bound_few.threshold <= bound_many.threshold <= plain
+    assert bound_many.threshold > 0.5 * plain  # with many patients it stays near the quantile
+    assert calibrate.patient_threshold(scores, few, 0.05, seed=0) == bound_few  # seeded

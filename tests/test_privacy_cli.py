@@ -44,7 +44,7 @@ def test_cli_selftest_reports_planted_and_reid_rates(real_set, tmp_path, capsys)
     assert result["counts"]["planted"] == result["counts"]["train"] or result["counts"]["planted"] == 500
     assert result["counts"]["probes"] > 0
     assert 0.0 <= result["planted_flagged"] <= 1.0
-    assert set(result["spaces"]) == {"pixels", "encoder"}
+    assert set(result["spaces"]) == {"pixels", "encoder", "registered"}
     assert json.loads(out)["target"]["met"] == result["target"]["met"]
 
 
