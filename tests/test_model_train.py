@@ -181,3 +181,15 @@ def test_shipped_training_configs_load_and_build(path):
     config = load_train_config(path)
     assert config.training.steps > 0
     build_unet(config.network, 3)
+
+
+def test_ema_decay_ramps_up_so_short_runs_forget_the_initial_weights():
+    from synthgen.model.train import ema_with_warmup
+
+    update = ema_with_warmup(0.999)
+    ema, target = [torch.zeros(3)], [torch.ones(3)]
+    update(ema, target, torch.tensor(0))  # decay min(0.999, 1/10): moves 90 % of the way
+    assert torch.allclose(ema[0], torch.full((3,), 0.9))
+    for n in range(1, 300):
+        update(ema, target, torch.tensor(n))
+    assert float(ema[0][0]) > 0.999  # a fixed 0.999 decay would still be at 1 - 0.999**300 = 0.26

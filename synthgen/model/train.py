@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 import yaml
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+from torch.optim.swa_utils import AveragedModel
 
 from synthgen import __version__
 from synthgen.atomic import check_output_folder, write_text_atomic
@@ -78,7 +78,7 @@ class _Trainer:
         with torch.random.fork_rng(devices=[]):  # seeded weight init without touching global RNG state
             torch.manual_seed(t.seed)
             self.unet = build_unet(config.network, dataset.label_space.dim).to(device)
-        self.ema = AveragedModel(self.unet, multi_avg_fn=get_ema_multi_avg_fn(t.ema_decay), use_buffers=True)
+        self.ema = AveragedModel(self.unet, multi_avg_fn=ema_with_warmup(t.ema_decay), use_buffers=True)
         self.model = self.unet
         if world_size > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -206,6 +206,19 @@ class _Trainer:
 
     def _result(self, steps: int, loss: float, wall: float) -> TrainResult:
         return TrainResult(self.run.root, steps, loss, wall, file_sha256(self.run.weights))
+
+
+def ema_with_warmup(decay: float):
+    """EMA update whose decay ramps up as min(decay, (1 + n) / (10 + n)) after n updates.
+
+    A fixed decay of 0.999 would still hold 0.999**1200 = 30 % of the random initial weights after
+    1 200 steps; the ramp lets short runs' EMA follow the model early and smooth it later.
+    """
+    @torch.no_grad()
+    def update(ema_params: list, params: list, num_averaged) -> None:
+        n = float(num_averaged)
+        torch._foreach_lerp_(ema_params, params, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
+    return update
 
 
 def _warmup_cosine(warmup: int, total: int):
