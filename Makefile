@@ -25,7 +25,7 @@ test: $(VENV)/.installed
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests" >&2; exit 1; fi; exit $$rc
 
 test-slow: $(VENV)/.installed
-	$(PY) -m pytest -m slow -q
+	$(PY) -m pytest -m slow -n 2 -q
 
 bench: $(VENV)/.installed
 	$(PY) bench/phantom_throughput.py
