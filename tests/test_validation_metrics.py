@@ -21,15 +21,6 @@ from validation.regimes import low_data_subset, plan_regimes
 from validation.stats import bootstrap_weights, classification_scores, paired_difference, weighted_auc
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    """The machine is shared: one thread is faster than two fighting over both cores."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_weighted_auc_matches_sklearn_with_ties_and_weights():
     rng = np.random.default_rng(0)
     scores = rng.integers(0, 6, 200) / 5.0  # many ties

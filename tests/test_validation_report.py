@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from cli_helpers import run_cli
 from PIL import Image
 from test_validation_fixtures import TINY_OPTIONS, audit_folder, run_folder, toy_set
@@ -18,14 +17,6 @@ from test_validation_fixtures import TINY_OPTIONS, audit_folder, run_folder, toy
 from validation.api import validate
 
 EXPECTED_REGIMES = ["TRTR", "TSTR", "TRTS", "R+S", "R25", "R25+S"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -14,14 +14,11 @@ else the first column whose name contains "distance"; ascending); `DIR/*.png`: m
 
 from __future__ import annotations
 
-import csv
 import json
-import logging
 from pathlib import Path
 
 from synthgen.errors import SynthgenError
-
-log = logging.getLogger(__name__)
+from validation.optional_csv import read_optional_csv
 
 MAX_PAIRS = 10
 MAX_MONTAGES = 2
@@ -101,15 +98,8 @@ def _spaces(document: dict) -> list[dict]:
 
 
 def _closest_pairs(path: Path) -> dict | None:
-    if not path.is_file():
-        return None
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        log.warning("cannot read %s (%s); the report leaves the pairs out", path, err)
-        return None
-    if not rows:
+    rows = read_optional_csv(path, "the audit's pairs")
+    if rows is None:
         return None
     columns = list(rows[0])
     distance = "score" if "score" in columns else next((c for c in columns if "distance" in c.lower()), None)

@@ -9,12 +9,10 @@ and one or more numeric `*loss*` columns. No run or no log: the report leaves th
 
 from __future__ import annotations
 
-import csv
-import logging
 import math
 from pathlib import Path
 
-log = logging.getLogger(__name__)
+from validation.optional_csv import read_optional_csv
 
 RUN_KEYS = ("run", "run_dir", "model_run", "training_run")
 LOG_NAMES = ("log.csv", "train_log.csv", "training_log.csv")
@@ -42,15 +40,8 @@ def read_training_curves(provenance: object, set_root: Path) -> dict | None:
     if run is None:
         return None
     path = next((run / name for name in LOG_NAMES if (run / name).is_file()), None)
-    if path is None:
-        return None
-    try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            rows = list(csv.DictReader(handle))
-    except (OSError, UnicodeDecodeError, csv.Error) as err:
-        log.warning("cannot read the training log %s (%s); the report leaves it out", path, err)
-        return None
-    if not rows:
+    rows = read_optional_csv(path, "the training log") if path is not None else None
+    if rows is None:
         return None
     columns = list(rows[0])
     x = next((c for c in ("step", "epoch") if c in columns), None)
