@@ -64,7 +64,10 @@ def test_synthetic_set_exports_as_dx_marked_synthetic_with_labels_and_provenance
         patients.setdefault(source["patient_id"], ds.PatientID)
         assert patients[source["patient_id"]] == ds.PatientID  # one pseudonym per source patient
         assert ds.SOPInstanceUID == row["SOPInstanceUID"] and ds.StudyInstanceUID == row["StudyInstanceUID"]
-        assert (ds.BitsStored, ds.WindowCenter, ds.WindowWidth) == (8, 128, 256)
+        # 8-bit set: widened to 12 stored bits by bit replication, the set's depth kept privately.
+        assert (ds.BitsAllocated, ds.BitsStored, ds.HighBit) == (16, 12, 11)
+        assert (ds.WindowCenter, ds.WindowWidth) == (2048, 4096)
+        assert ds.private_block(0x0011, "synthgen 1")[0x02].value == 8
         assert ds.AnatomicRegionSequence[0].CodeValue == "43799004" and ds.BodyPartExamined == "CHEST"
         assert ds.Manufacturer == "synthgen" and ds.ContributingEquipmentSequence[0].Manufacturer == "synthgen"
         context = [(item.ConceptNameCodeSequence[0].CodeMeaning, item.ConceptCodeSequence[0].CodeValue)
@@ -86,11 +89,12 @@ def test_synthetic_set_exports_as_dx_marked_synthetic_with_labels_and_provenance
     assert len(set(patients.values())) == len(set(patients))
 
 
-def test_export_pixels_equal_the_stored_pngs(tmp_path, synthetic):
+def test_export_pixels_are_the_stored_pngs_widened_to_12_bits(tmp_path, synthetic):
     result = export(synthetic.root, tmp_path / "out", progress=False)
-    stored = decode_all(synthetic.root, synthetic.rows, synthetic.image_size)
+    stored = decode_all(synthetic.root, synthetic.rows, synthetic.image_size).astype(np.uint16)
     exported = np.stack([pydicom.dcmread(result.out / row["path"]).pixel_array for row in manifest_rows(result.out)])
-    np.testing.assert_array_equal(exported, stored)
+    np.testing.assert_array_equal(exported, stored * 16 + stored // 16)  # bit replication: 255 -> 4095
+    assert exported.dtype == np.uint16 and exported.max() <= 4095
 
 
 def test_export_never_writes_a_training_patient_identifier(tmp_path, training, synthetic):

@@ -1,10 +1,13 @@
 """One Digital X-Ray Image ("For Presentation") file per image, with labels and provenance inside.
 
 What each file holds (pydicom; highdicom has no DX constructor):
-  - pixels exactly as stored in the image set: MONOCHROME2, BitsStored = the PNG's bit depth (8 or
-    16), rescale slope 1 / intercept 0, and a window covering the full stored range
-    (centre 2^(b-1), width 2^b), which maps every stored value onto itself, so `synthgen prepare`
-    reads back the identical pixels;
+  - pixels: MONOCHROME2, 16 bits allocated; 16-bit sets are stored as they are (BitsStored 16),
+    8-bit sets widened to BitsStored 12 by bit replication (v -> 16 v + v // 16, so 0 -> 0 and
+    255 -> 4095, the usual depth of a radiograph) with their depth in the private element
+    (0011,xx02) US; rescale slope 1 / intercept 0 and a window covering the full stored range
+    (centre 2^(b-1), width 2^b) that maps every stored value onto itself. `synthgen prepare` reads
+    back the identical pixels: the DICOM source narrows a synthgen file of depth 8 again, and
+    round(x * 255 / 4095) inverts the replication exactly;
   - labels: AcquisitionContextSequence (0040,0555) coded items, (DCM 121073 Impression) = the class
     code and one (DCM 121071 Finding) = code per positive finding (codes from `codes.py`), plus
     ImageComments `label=...; findings=...` for people;
@@ -44,6 +47,8 @@ COMPRESSIONS = {"none": ExplicitVRLittleEndian, "rle": RLELossless, "jpeg2000": 
 PRIVATE_CREATOR = "synthgen 1"
 PRIVATE_GROUP = 0x0011
 PRIVATE_TAG = 0x00111001  # (0011,xx01) with xx = 10, the block reserved by PRIVATE_CREATOR in (0011,0010)
+PRIVATE_DEPTH_TAG = 0x00111002  # (0011,xx02) US: the image set's bit depth (8 or 16) of these pixels
+WIDENED_BITS = 12  # stored depth of 8-bit images
 DETECTOR_SIDE_MM = 430.0
 JPEG2000_MIN_SIZE = 32
 
@@ -62,6 +67,14 @@ def _context_item(name: Code, value: Code) -> Dataset:
     item.ConceptNameCodeSequence = [code_item(name)]
     item.ConceptCodeSequence = [code_item(value)]
     return item
+
+
+def stored_pixels(pixels: np.ndarray) -> np.ndarray:
+    """The values written to the file: uint16 as they are, uint8 widened to 12 bits by bit replication."""
+    if pixels.dtype == np.uint16:
+        return pixels
+    wide = pixels.astype(np.uint16)
+    return (wide << 4) | (wide >> 4)
 
 
 def _dicom_date_time(created: str) -> tuple[str, str]:
@@ -164,7 +177,6 @@ class DicomWriter:
         provenance text and JSON, pixels."""
         image = self.provenance.image_provenance(row)
         positive = self._positive(row)
-        sixteen = pixels.dtype == np.uint16
         values = [
             (0x00080018, "UI", identity.sop_uid),
             (0x00082111, "ST", self.provenance.derivation_text(image)),
@@ -179,9 +191,7 @@ class DicomWriter:
             (0x0020000E, "UI", identity.series_uid),
             (0x00200013, "IS", str(identity.instance_number)),
             (0x00204000, "LT", f"label={row['label']}; findings={'|'.join(positive)}"),
-            # The pixel bytes with the VR dcmwrite would choose for this BitsAllocated.
-            (0x7FE00010, "OW" if sixteen else "OB",
-             np.ascontiguousarray(pixels, dtype="<u2" if sixteen else np.uint8).tobytes()),
+            (0x7FE00010, "OW", np.ascontiguousarray(stored_pixels(pixels), dtype="<u2").tobytes()),
         ]
         return values
 
@@ -200,17 +210,19 @@ class DicomWriter:
         return ds
 
     @staticmethod
-    def _pixel_module(shape: tuple[int, int], bits: int) -> Dataset:
+    def _pixel_module(shape: tuple[int, int], depth: int) -> Dataset:
+        """Rows ... WindowWidth for images of the set's bit `depth` (8 or 16), and that depth."""
+        bits = WIDENED_BITS if depth == 8 else 16
         ds = Dataset()
+        ds.add_new(PRIVATE_DEPTH_TAG, "US", depth)
         ds.Rows, ds.Columns = shape
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit = bits, bits, bits - 1
+        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits, bits - 1
         ds.WindowCenter, ds.WindowWidth = 2 ** (bits - 1), 2**bits
         return ds
 
     def _own(self, pixels: np.ndarray, row: Mapping[str, str], identity: DicomIdentity) -> list[Dataset]:
-        bits = 8 if pixels.dtype == np.uint8 else 16
         return [self._varying(pixels, row, identity), self._labels(row["label"], self._positive(row)),
-                self._pixel_module(pixels.shape, bits)]
+                self._pixel_module(pixels.shape, pixels.dtype.itemsize * 8)]
 
     def _meta(self, identity: DicomIdentity | None, transfer_syntax: str) -> FileMetaDataset:
         meta = FileMetaDataset()
@@ -227,7 +239,7 @@ class DicomWriter:
             ds.update(part)
         ds.file_meta = self._meta(identity, ExplicitVRLittleEndian)
         if self.transfer_syntax != ExplicitVRLittleEndian:
-            ds.compress(self.transfer_syntax, pixels, generate_instance_uid=False)
+            ds.compress(self.transfer_syntax, stored_pixels(pixels), generate_instance_uid=False)
         return ds
 
     def encode(self, pixels: np.ndarray, row: Mapping[str, str], identity: DicomIdentity) -> bytes:

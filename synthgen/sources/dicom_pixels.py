@@ -20,9 +20,23 @@ log = logging.getLogger(__name__)
 MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
 
 
+SYNTHGEN_CREATOR = "synthgen 1"  # private creator of synthgen's DICOM export
+SYNTHGEN_DEPTH_ELEMENT = 0x02  # (0011,xx02) US: the image set's bit depth the stored values widen
+
+
+def synthgen_depth(ds: Dataset) -> int | None:
+    """The bit depth (8 or 16) synthgen's exporter recorded for these pixels, else None."""
+    try:
+        element = ds.private_block(0x0011, SYNTHGEN_CREATOR)[SYNTHGEN_DEPTH_ELEMENT]
+    except KeyError:
+        return None
+    return int(element.value) if element.value in (8, 16) else None
+
+
 def output_dtype(ds: Dataset) -> np.dtype:
-    """uint8 for up to 8 stored bits, uint16 above."""
-    return np.dtype(np.uint8 if int(ds.BitsStored) <= 8 else np.uint16)
+    """uint8 for up to 8 stored bits or a synthgen export of an 8-bit set, uint16 otherwise."""
+    narrow = int(ds.BitsStored) <= 8 or synthgen_depth(ds) == 8
+    return np.dtype(np.uint8 if narrow else np.uint16)
 
 
 def stored_range(ds: Dataset) -> tuple[float, float]:
