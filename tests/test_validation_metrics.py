@@ -13,6 +13,9 @@ from synthgen.errors import SynthgenError
 from validation.classifier import Recipe, predict, train_classifier
 from validation.image_statistics import histogram_wasserstein, image_histograms, ms_ssim_settings, pair_ms_ssim
 from validation.realism import (
+    RealismOptions,
+    class_matched_counts,
+    feature_realism,
     frechet_distance,
     kernel_inception_distance,
     precision_recall_density_coverage,
@@ -84,6 +87,35 @@ def test_prdc_is_perfect_for_the_same_points_and_zero_for_distant_ones():
     assert 1.0 <= same["density"] <= 1.2  # each point's own ball, its k-1 neighbours, ties at the k-th
     far = precision_recall_density_coverage(real, real + 100.0, k=5)
     assert far == {"precision": 0.0, "recall": 0.0, "density": 0.0, "coverage": 0.0}
+
+
+def test_class_matched_counts_follow_the_test_mix_within_both_sides():
+    test = np.repeat([0, 1], [25, 75])
+    balanced = np.repeat([0, 1], [100, 100])
+    assert list(class_matched_counts(test, balanced, 2, max_query=2000)) == [25, 75]
+    assert list(class_matched_counts(test, np.repeat([0, 1], [200, 30]), 2, max_query=2000)) == [10, 30]
+    assert list(class_matched_counts(test, balanced, 2, max_query=40)) == [10, 30]
+    # class 0 missing from the synthetic set: the others keep their share of a query of min(100, 50)
+    assert list(class_matched_counts(test, np.repeat([1], 50), 2, max_query=2000)) == [0, 37]
+
+
+def test_a_class_balanced_sample_of_real_features_scores_like_real():
+    # Two well separated classes, 1:3 in real data; the "synthetic" set is more real draws, 1:1.
+    rng = np.random.default_rng(3)
+
+    def draw(counts):
+        labels = np.repeat([0, 1], counts)
+        return rng.normal(size=(len(labels), 8)) + 6.0 * labels[:, None], labels
+
+    train, _ = draw([500, 1500])
+    test, test_labels = draw([100, 300])
+    synthetic, synthetic_labels = draw([400, 400])
+    options = RealismOptions(resamples=5, max_reference=2000)
+    result = feature_realism(train, test, synthetic, (test_labels, synthetic_labels), 2, options, seed=0)
+    assert result["sizes"]["query_per_class"] == [100, 300]
+    real_fd, synthetic_fd = result["real_test"]["fd"]["value"], result["synthetic"]["fd"]["value"]
+    assert synthetic_fd < 2 * real_fd + 0.5  # unmatched, the class mix alone costs FD ≈ 0.25² · 6² · 8 ≈ 18
+    assert frechet_distance(train, synthetic) > 10
 
 
 def test_histogram_wasserstein_matches_scipy():

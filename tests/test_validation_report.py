@@ -59,7 +59,7 @@ def test_a_disjoint_real_sample_scores_like_real(good_run):
 
 def test_realism_and_pixel_statistics_have_a_real_reference(good_run):
     realism = good_run.metrics["realism"]
-    assert realism["sizes"] == {"reference": 100, "query": 50}
+    assert realism["sizes"] == {"reference": 100, "query": 50, "query_per_class": [25, 25]}
     for name in ("synthetic", "real_test"):
         assert set(realism[name]) == {"fd", "kid", "precision", "recall", "density", "coverage"}
         assert 0 <= realism[name]["precision"]["value"] <= 1

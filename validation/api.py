@@ -101,7 +101,8 @@ def validate(
         trtr_model, f"penultimate layer of the TRTR classifier ({recipe.network}, seed {seed}) trained on real train"
     )
     train_f, test_f, synthetic_f = _embed_all(chosen, data, recipe.eval_batch_size, progress)
-    feature_metrics = feature_realism(train_f, test_f, synthetic_f, realism, seed)
+    feature_metrics = feature_realism(train_f, test_f, synthetic_f, (data.test_labels, data.synthetic_labels),
+                                      len(data.classes), realism, seed)
     timings["embedding_and_realism_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     sets = {"real_train": (data.train_images, data.train_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)}

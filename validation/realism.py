@@ -1,9 +1,12 @@
 """Feature-space realism: Fréchet distance, KID, precision / recall / density / coverage.
 
 Every metric compares a query set with the real training features and is reported twice: for the
-synthetic set and, as the reference, for the real test set (real versus real). Both queries are
-cut to the same size (the smaller of the two, at most `max_query`) because FD and the k-NN
-metrics depend on sample size; the reference side is at most `max_reference` training images.
+synthetic set and, as the reference, for the real test set (real versus real). Both queries hold
+the same number of images of each class, in the real test set's class proportions (as many as the
+scarcer side allows, at most `max_query` in all): FD and the k-NN metrics depend on sample size, and
+in a classifier's feature space a synthetic set sampled class-balanced from imbalanced real data
+would otherwise be scored for its class mix, not its images. The reference side is at most
+`max_reference` training images.
 
 Intervals: each of `resamples` bootstrap draws resamples both sides with replacement. FD uses the
 draw as is, KID and precision/recall/density/coverage its distinct images (a duplicate would be a
@@ -82,16 +85,33 @@ def feature_metrics(reference: np.ndarray, query: np.ndarray, k: int) -> dict[st
     }
 
 
+def class_matched_counts(test_labels: np.ndarray, synthetic_labels: np.ndarray, n_classes: int,
+                         max_query: int) -> np.ndarray:
+    """Images per class for both queries: the test set's class proportions, as many as both sides have."""
+    test_counts = np.bincount(test_labels, minlength=n_classes)
+    synthetic_counts = np.bincount(synthetic_labels, minlength=n_classes)
+    present = test_counts > 0
+    proportions = test_counts / test_counts.sum()
+    size = float(min(max_query, len(test_labels), len(synthetic_labels)))
+    if np.all(synthetic_counts[present] > 0):  # else a class is missing: match the others as far as possible
+        size = min(size, float(np.min(synthetic_counts[present] / proportions[present])))
+    return np.minimum(np.floor(proportions * size), np.minimum(test_counts, synthetic_counts)).astype(np.int64)
+
+
 def feature_realism(
-    train: np.ndarray, test: np.ndarray, synthetic: np.ndarray, options: RealismOptions, seed: int
+    train: np.ndarray, test: np.ndarray, synthetic: np.ndarray, labels: tuple[np.ndarray, np.ndarray],
+    n_classes: int, options: RealismOptions, seed: int,
 ) -> dict:
-    """{"synthetic": {metric: Estimate dict}, "real_test": {...}, "sizes": {...}}."""
+    """{"synthetic": {metric: Estimate dict}, "real_test": {...}, "sizes": {...}}; `labels` are the
+    class indices of (test, synthetic)."""
     rng = np.random.default_rng([seed, 7])
     reference = _subsample(train, options.max_reference, rng)
-    size = min(len(test), len(synthetic), options.max_query)
-    result: dict = {"sizes": {"reference": len(reference), "query": size}}
-    for name, features in (("synthetic", synthetic), ("real_test", test)):
-        query = _subsample(features, size, rng)
+    counts = class_matched_counts(*labels, n_classes, options.max_query)
+    result: dict = {"sizes": {"reference": len(reference), "query": int(counts.sum()),
+                              "query_per_class": [int(c) for c in counts]}}
+    test_labels, synthetic_labels = labels
+    for name, features, class_of in (("synthetic", synthetic, synthetic_labels), ("real_test", test, test_labels)):
+        query = features[_stratified(class_of, counts, rng)]
         point = feature_metrics(reference, query, options.k)
         draws = {metric: [] for metric in FEATURE_METRICS}
         for _ in range(options.resamples):
@@ -112,6 +132,12 @@ def _estimate(metric: str, draws: np.ndarray, point: float) -> dict:
     # A resample's duplicates shrink its effective size and inflate FD, so the draws sit above the
     # full-sample value: keep their spread, re-centred on the value (bias-corrected percentiles).
     return interval(draws - draws.mean() + point, point).as_dict()
+
+
+def _stratified(class_of: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Sorted row indices: counts[c] rows drawn without replacement from the rows of class c."""
+    chosen = [rng.choice(np.flatnonzero(class_of == c), size=n, replace=False) for c, n in enumerate(counts) if n]
+    return np.sort(np.concatenate(chosen)) if chosen else np.zeros(0, dtype=np.int64)
 
 
 def _subsample(features: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
