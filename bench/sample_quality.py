@@ -1,0 +1,89 @@
+"""Sampler speed at equal quality: images/s and realism of each sampler on one trained run.
+
+Every sampler draws the same N images (same seeds, same labels, classes in the real training
+set's mix) from one trained run; each set is embedded with one downstream classifier trained on the real train split (the
+encoder `synthgen validate` uses by default) and compared with the real train features: Fréchet
+distance and KID. A real reference of the same size (the real test split) is scored the same way,
+so the numbers say how far each sampler is from real at this N (FD is biased upwards at small N;
+compare rows, not absolute values across N).
+
+    OMP_NUM_THREADS=1 .venv/bin/python bench/sample_quality.py --run runs/pm32/model --data runs/pm32/data --n 128
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from synthgen.imageset import ImageSet
+from synthgen.model.config import Sampler
+from synthgen.model.pipeline import DiffusionPipeline, to_pixels
+from validation.classifier import Recipe, train_classifier
+from validation.features import classifier_encoder
+from validation.realism import frechet_distance, kernel_inception_distance
+
+SETTINGS = [(Sampler.DPM_SOLVER, 10), (Sampler.DPM_SOLVER, 20), (Sampler.DDIM, 20), (Sampler.DDIM, 50),
+            (Sampler.DDPM, 1000)]
+
+
+def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, steps: int, guidance: float,
+           batch: int) -> tuple[np.ndarray, float]:
+    """One image per class index (seed = its position) in [0, 1], and the seconds they took."""
+    n = len(classes)
+    findings = np.zeros((n, len(pipeline.labels.findings)), dtype=np.uint8) if pipeline.labels.findings else None
+    conditions = pipeline.labels.encode(classes, findings)
+    start, images = time.perf_counter(), []
+    for first in range(0, n, batch):
+        chunk = slice(first, min(first + batch, n))
+        images.append(pipeline(conditions[chunk], list(range(chunk.start, chunk.stop)), sampler, steps, guidance))
+    seconds = time.perf_counter() - start
+    pixels = to_pixels(torch.cat(images), pipeline.bit_depth)  # quantized as `synthgen sample` stores them
+    return pixels.astype(np.float32) / np.float32(np.iinfo(pixels.dtype).max), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--run", type=Path, required=True, help="a trained run's model folder (weights + config.json)")
+    parser.add_argument("--data", type=Path, required=True, help="the real image set it was trained on")
+    parser.add_argument("--n", type=int, default=128, help="images per sampler")
+    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--guidance", default="1.0", help="comma-separated guidance scales, each with every sampler")
+    parser.add_argument("--samplers", default="all", help="comma-separated sampler-steps, e.g. dpm++-20,ddpm-1000")
+    args = parser.parse_args()
+    pipeline = DiffusionPipeline.load(args.run)
+    real = ImageSet.open(args.data)
+    train, test = real.indices("train"), real.indices("test")
+    labels = real.labels()
+    encoder = classifier_encoder(
+        train_classifier(real.load_pixels(train), labels[train], len(real.classes), Recipe(), seed=0), "bench"
+    )
+    reference = encoder.embed(real.load_pixels(train))
+    # Synthetic classes in the real training mix (FD in a classifier's feature space is sensitive to it).
+    shares = np.bincount(labels[train], minlength=len(real.classes)) * args.n / len(train)
+    counts = np.floor(shares).astype(int)
+    counts[np.argsort(counts - shares)[: args.n - counts.sum()]] += 1
+    classes = np.repeat(np.arange(len(real.classes)), counts)
+    rng = np.random.default_rng(0)
+    real_test = encoder.embed(real.load_pixels(rng.choice(test, size=min(args.n, len(test)), replace=False)))
+    print(f"{'set':<16}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}")
+    print(f"{'real test':<16}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
+          f"{kernel_inception_distance(reference, real_test):>10.4f}")
+    wanted = None if args.samplers == "all" else set(args.samplers.split(","))
+    for (sampler, steps), guidance in itertools.product(SETTINGS, [float(g) for g in args.guidance.split(",")]):
+        name = f"{sampler.value}-{steps}"
+        if wanted is not None and name not in wanted:
+            continue
+        images, seconds = sample(pipeline, classes, sampler, steps, guidance, args.batch)
+        features = encoder.embed(images)
+        name += f" w={guidance:g}"
+        print(f"{name:<16}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"
+              f"{kernel_inception_distance(reference, features):>10.4f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
