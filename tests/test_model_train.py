@@ -96,7 +96,8 @@ def test_resume_after_kill_9_gives_bit_identical_weights(tmp_path, data16):
         time.sleep(0.005)
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
-    killed_at = torch.load(checkpoint, weights_only=True)["step"]
+    killed_state = torch.load(checkpoint, weights_only=True)
+    killed_at = killed_state["step"]
     assert 4 <= killed_at < 40, "the run finished before it could be killed; raise training.steps"
     assert not (tmp_path / "killed" / "model" / "weights.pt").exists()
     code = subprocess.run([*command, "--resume"], cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}).returncode
@@ -104,8 +105,13 @@ def test_resume_after_kill_9_gives_bit_identical_weights(tmp_path, data16):
     straight = torch.load(tmp_path / "straight" / "model" / "weights.pt", weights_only=True)
     resumed = torch.load(tmp_path / "killed" / "model" / "weights.pt", weights_only=True)
     assert state_dicts_equal(straight, resumed)
-    logged = [int(line.split(",")[0]) for line in (tmp_path / "killed" / "log.csv").read_text().splitlines()[1:]]
-    assert logged == list(range(4, 41, 4))  # no step logged twice across the kill
+    rows = [line.split(",") for line in (tmp_path / "killed" / "log.csv").read_text().splitlines()[1:]]
+    assert [int(row[0]) for row in rows] == list(range(4, 41, 4))  # no step logged twice across the kill
+    # Times count the training before the kill: elapsed never drops, the card's wall time covers it.
+    elapsed = [float(row[4]) for row in rows]
+    assert elapsed == sorted(elapsed) and killed_state["trained_s"] > 0
+    card = json.loads((tmp_path / "killed" / "model" / "model_card.json").read_text())
+    assert card["wall_time_s"] >= round(killed_state["trained_s"], 1)
 
 
 def test_torchrun_two_cpu_processes_train_one_model(tmp_path, data16):

@@ -93,14 +93,15 @@ class _Trainer:
 
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
-        start = self._restore() if resume else 0
+        start, trained_s = self._restore() if resume else (0, 0.0)
         if start >= t.steps and self.run.weights.is_file():
             log.info("%s already trained for %d steps: nothing to do", self.run.root, start)
             return self._result(start, float("nan"), 0.0)
         writer = TrainingLog(self.run.log, self.run.tensorboard, start) if self.rank == 0 else None
         log.info("training %s parameters on %d images (%d² px), %d steps", f"{count_parameters(self.unet):,}",
                  len(self.dataset), self.dataset.image_size, t.steps)
-        began, window_start, window_loss, window_steps = time.perf_counter(), time.perf_counter(), 0.0, 0
+        # Elapsed and wall times count the training time of earlier runs up to their last checkpoint too.
+        began, window_start, window_loss, window_steps = time.perf_counter() - trained_s, time.perf_counter(), 0.0, 0
         losses: list[float] = []
         with progress_bar(t.steps * t.batch_size, "train", unit="img", enabled=self.progress and self.rank == 0) as advance:
             advance(start * t.batch_size)
@@ -118,7 +119,7 @@ class _Trainer:
                     advance(window_steps * t.batch_size, status=f"loss {loss:.4f}")
                     window_start, window_loss, window_steps = time.perf_counter(), 0.0, 0
                 if done % t.checkpoint_every == 0 or done == t.steps:
-                    self._checkpoint(done, writer)
+                    self._checkpoint(done, writer, time.perf_counter() - began)
         wall = time.perf_counter() - began
         logged = writer.rows if writer else []
         final = losses[-1] if losses else (float(logged[-1]["loss"]) if logged else float("nan"))
@@ -146,13 +147,13 @@ class _Trainer:
         self.ema.update_parameters(self.unet)
         return float(loss.detach())
 
-    def _checkpoint(self, step: int, writer: TrainingLog | None) -> None:
+    def _checkpoint(self, step: int, writer: TrainingLog | None, trained_s: float) -> None:
         if self.rank != 0:
             return
         save_checkpoint(self.run.checkpoint, {
             "step": step, "model": self.unet.state_dict(), "ema": self.ema.state_dict(),
             "optimizer": self.optimizer.state_dict(), "lr_schedule": self.lr_schedule.state_dict(),
-            "config_sha256": self.config_sha256,
+            "config_sha256": self.config_sha256, "trained_s": trained_s,
         })
         per_class = self.config.training.grid_per_class
         if per_class:
@@ -162,7 +163,8 @@ class _Trainer:
             if writer:
                 writer.add_image("samples", grid, step)
 
-    def _restore(self) -> int:
+    def _restore(self) -> tuple[int, float]:
+        """The last checkpoint's step and training seconds, its state loaded into this trainer."""
         state = load_checkpoint(self.run.checkpoint)
         if state["config_sha256"] != self.config_sha256:
             raise SynthgenError(f"{self.run.checkpoint} was written with another config: start a new run")
@@ -174,7 +176,7 @@ class _Trainer:
         except (RuntimeError, KeyError, ValueError) as err:
             raise SynthgenError(f"{self.run.checkpoint} does not fit this model: {str(err).splitlines()[0]}") from None
         log.info("resuming %s from step %d", self.run.root, state["step"])
-        return int(state["step"])
+        return int(state["step"]), float(state.get("trained_s", 0.0))
 
     def _pipeline(self) -> DiffusionPipeline:
         return DiffusionPipeline(self.ema.module, self.config.network, self.config.diffusion,
