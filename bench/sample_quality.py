@@ -27,8 +27,7 @@ from validation.classifier import Recipe, train_classifier
 from validation.features import classifier_encoder
 from validation.realism import frechet_distance, kernel_inception_distance
 
-SETTINGS = [(Sampler.DPM_SOLVER, 10), (Sampler.DPM_SOLVER, 20), (Sampler.DDIM, 20), (Sampler.DDIM, 50),
-            (Sampler.DDPM, 1000)]
+from sample_speed import SETTINGS  # bench/ script beside this one: the same (sampler, steps) rows
 
 
 def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, steps: int, guidance: float,

@@ -36,6 +36,9 @@ from pydicom.uid import (
 )
 
 from synthgen import __version__
+from synthgen.dicom_private import (
+    DEPTH_ELEMENT, PRIVATE_CREATOR, PRIVATE_GROUP, PROVENANCE_ELEMENT, private_tag,
+)
 from synthgen.errors import SynthgenError
 from synthgen.export.codes import CHEST, FINDING, IMPRESSION, PROCESSING_EQUIPMENT, Code
 from synthgen.export.element_bytes import FileHead, encode_elements, encode_value, join_elements
@@ -44,10 +47,8 @@ from synthgen.export.provenance import SetProvenance, compact_json, view_positio
 from synthgen.imageset.format import finding_column
 
 COMPRESSIONS = {"none": ExplicitVRLittleEndian, "rle": RLELossless, "jpeg2000": JPEG2000Lossless}
-PRIVATE_CREATOR = "synthgen 1"
-PRIVATE_GROUP = 0x0011
-PRIVATE_TAG = 0x00111001  # (0011,xx01) with xx = 10, the block reserved by PRIVATE_CREATOR in (0011,0010)
-PRIVATE_DEPTH_TAG = 0x00111002  # (0011,xx02) US: the image set's bit depth (8 or 16) of these pixels
+PRIVATE_TAG = private_tag(PROVENANCE_ELEMENT)
+PRIVATE_DEPTH_TAG = private_tag(DEPTH_ELEMENT)
 WIDENED_BITS = 12  # stored depth of 8-bit images
 DETECTOR_SIDE_MM = 430.0
 JPEG2000_MIN_SIZE = 32

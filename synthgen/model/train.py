@@ -12,7 +12,6 @@ import json
 import logging
 import math
 import os
-import platform
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ import torch
 import yaml
 from torch.optim.swa_utils import AveragedModel
 
-from synthgen import __version__
 from synthgen.atomic import check_output_folder, write_text_atomic
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
@@ -38,6 +36,7 @@ from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import RunFolder, read_json
 from synthgen.model.train_log import TrainingLog
 from synthgen.progress import progress_bar
+from synthgen.versions import library_versions
 
 log = logging.getLogger(__name__)
 
@@ -201,7 +200,7 @@ class _Trainer:
             "device": str(self.device),
             "final_loss": final_loss,
             "wall_time_s": round(wall_time_s, 1),
-            "versions": _versions(),
+            "versions": library_versions(),
         }
         write_text_atomic(self.run.model_card, json.dumps(card, indent=2) + "\n")
         return sha
@@ -292,10 +291,3 @@ def _device(name: str, rank: int) -> torch.device:
     if name != "cpu":
         raise SynthgenError(f"training.device {name!r} is not one of auto, cpu, cuda, cuda:N")
     return torch.device("cpu")
-
-
-def _versions() -> dict:
-    import monai
-
-    return {"synthgen": __version__, "torch": torch.__version__, "monai": monai.__version__,
-            "python": platform.python_version()}

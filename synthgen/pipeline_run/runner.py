@@ -28,8 +28,9 @@ from synthgen.model.config import config_to_dict
 from synthgen.pipeline_run.config import RunConfig, load_run_config, source_date_epoch
 from synthgen.pipeline_run.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
 from synthgen.pipeline_run.state import (
-    STATE_FILE, RunState, StageRecord, config_sha256, now, source_fingerprint, tree_sha256, versions,
+    STATE_FILE, RunState, StageRecord, config_sha256, now, source_fingerprint, tree_sha256,
 )
+from synthgen.versions import library_versions
 
 log = logging.getLogger(__name__)
 
@@ -163,7 +164,7 @@ def _run_stage(stage: Stage, config: RunConfig, root: Path, state: RunState, con
         shutil.rmtree(staging)
     staging.mkdir(exist_ok=True)
     write_text_atomic(staging / FINGERPRINT_FILE, fingerprint)
-    record = StageRecord("running", config_hash, inputs, versions=versions(), started=now())
+    record = StageRecord("running", config_hash, inputs, versions=library_versions(), started=now())
     state.stages[stage.name] = record
     state.save()
     began = time.perf_counter()

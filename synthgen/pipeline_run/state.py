@@ -21,11 +21,9 @@ import datetime as dt
 import hashlib
 import json
 import os
-import platform
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from synthgen import __version__
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
@@ -66,14 +64,6 @@ def source_fingerprint(path: Path) -> str:
 
 def config_sha256(section: dict) -> str:
     return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()
-
-
-def versions() -> dict:
-    import monai
-    import torch
-
-    return {"synthgen": __version__, "torch": torch.__version__, "monai": monai.__version__,
-            "python": platform.python_version()}
 
 
 def now() -> str:

@@ -13,6 +13,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.pixels import apply_modality_lut, apply_voi_lut
 
+from synthgen.dicom_private import DEPTH_ELEMENT, PRIVATE_CREATOR, PRIVATE_GROUP
 from synthgen.pixels import max_value, rescale_to_dtype
 
 log = logging.getLogger(__name__)
@@ -20,14 +21,10 @@ log = logging.getLogger(__name__)
 MONOCHROME = ("MONOCHROME1", "MONOCHROME2")
 
 
-SYNTHGEN_CREATOR = "synthgen 1"  # private creator of synthgen's DICOM export
-SYNTHGEN_DEPTH_ELEMENT = 0x02  # (0011,xx02) US: the image set's bit depth the stored values widen
-
-
 def synthgen_depth(ds: Dataset) -> int | None:
     """The bit depth (8 or 16) synthgen's exporter recorded for these pixels, else None."""
     try:
-        element = ds.private_block(0x0011, SYNTHGEN_CREATOR)[SYNTHGEN_DEPTH_ELEMENT]
+        element = ds.private_block(PRIVATE_GROUP, PRIVATE_CREATOR)[DEPTH_ELEMENT]
     except KeyError:
         return None
     return int(element.value) if element.value in (8, 16) else None
