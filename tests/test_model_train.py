@@ -190,7 +190,7 @@ def test_shipped_training_configs_load_and_build(path):
 
 
 def test_ema_decay_ramps_up_so_short_runs_forget_the_initial_weights():
-    from synthgen.model.train import ema_with_warmup
+    from synthgen.model.ema import ema_with_warmup
 
     update = ema_with_warmup(0.999)
     ema, target = [torch.zeros(3)], [torch.ones(3)]

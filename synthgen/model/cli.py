@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from synthgen.errors import SynthgenError
+from synthgen.model.config import Sampler
 
 
 @click.command()
 @click.option("--data", required=True, type=click.Path(path_type=Path), help="Image set to train on (its train split).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Run folder to create (or resume).")
-@click.option("--config", type=click.Path(path_type=Path), help="Training YAML, e.g. configs/demo.yaml (defaults if omitted).")
+@click.option("--config", type=click.Path(path_type=Path), help="Training YAML, e.g. configs/train/demo.yaml (defaults if omitted).")
 @click.option("--resume", is_flag=True, help="Continue from the run's last checkpoint (same config and data).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it holds another run.")
 @click.pass_context
@@ -25,7 +26,7 @@ def train(ctx: click.Context, data: Path, out: Path, config: Path | None, resume
 
     \b
     Example:
-      synthgen train --data runs/demo/data --out runs/demo/model --config configs/demo.yaml
+      synthgen train --data runs/demo/data --out runs/demo/model --config configs/train/demo.yaml
     """
     from synthgen.model.train import train as train_model
 
@@ -54,10 +55,12 @@ def _per_class(value: str | None) -> dict[str, int] | None:
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Synthetic image set to create.")
 @click.option("--n", "n", type=int, help="Images in all, split across classes like the training set.")
 @click.option("--per-class", help="Images per class instead of --n, e.g. normal=500,pneumonia=500.")
-@click.option("--sampler", type=click.Choice(["ddim", "dpm++", "ddpm"]),
-              help="ddim or dpm++ (few steps) or ddpm (every timestep; slow reference). Default: the run's config.")
-@click.option("--steps", type=int, help="Denoising steps for ddim (default from the run's config).")
+@click.option("--sampler", type=click.Choice([s.value for s in Sampler]),
+              help="heun (edm models); ddim, dpm++ (few steps) or ddpm (every timestep; slow reference) for vp "
+                   "models. Default: the run's config, else the model's default (heun for edm, ddim for vp).")
+@click.option("--steps", type=int, help="Sampler steps (heun: noise levels; default from the run's config).")
 @click.option("--guidance", type=float, help="Classifier-free guidance scale (1 = conditional model, >1 stronger).")
+@click.option("--churn", type=float, help="heun: EDM's stochastic churn S_churn (0 = deterministic ODE).")
 @click.option("--seed", default=0, show_default=True, help="Seed: image i always gets the same noise.")
 @click.option("--batch-size", type=int, help="Images per network batch (bounds memory).")
 @click.option("--start", default=0, show_default=True, help="First image index of this shard.")

@@ -16,6 +16,18 @@ from synthgen.config import build_dataclass, read_yaml_mapping
 from synthgen.errors import SynthgenError
 
 
+class Parametrization(str, Enum):
+    """How noise levels are parametrized and the network is preconditioned.
+
+    edm: Karras et al. 2022: continuous noise level sigma, preconditioned denoiser, log-normal
+         training sigmas, Heun sampler on the rho = 7 grid (the default).
+    vp:  MONAI's discrete DDPM schedule with epsilon/v prediction (models trained before EDM).
+    """
+
+    EDM = "edm"
+    VP = "vp"
+
+
 class Prediction(str, Enum):
     """What the network predicts: the added noise, or the velocity v = a*noise - s*x0 (better at few steps)."""
 
@@ -40,11 +52,40 @@ class LossWeighting(str, Enum):
 
 
 class Sampler(str, Enum):
-    """ddim and dpm++ are deterministic few-step samplers; ddpm walks every training timestep."""
+    """heun: EDM's 2nd-order sampler (edm models). ddim and dpm++ are deterministic few-step samplers,
+    ddpm walks every training timestep (vp models)."""
 
+    HEUN = "heun"
     DDIM = "ddim"
     DPM_SOLVER = "dpm++"
     DDPM = "ddpm"
+
+
+# Which samplers each parametrization supports, its default sampler first, and that sampler's default steps.
+SAMPLERS_OF = {
+    Parametrization.EDM: (Sampler.HEUN,),
+    Parametrization.VP: (Sampler.DDIM, Sampler.DPM_SOLVER, Sampler.DDPM),
+}
+DEFAULT_STEPS = {Sampler.HEUN: 12, Sampler.DDIM: 20, Sampler.DPM_SOLVER: 20, Sampler.DDPM: 1000}
+
+
+def check_sampler(parametrization: Parametrization, sampler: Sampler, where: str = "sampling.sampler") -> None:
+    """A one-line error naming the key and the valid values when `sampler` cannot sample such a model."""
+    valid = SAMPLERS_OF[parametrization]
+    if sampler not in valid:
+        raise SynthgenError(
+            f"{where} {sampler.value!r} cannot sample a model of parametrization {parametrization.value}; "
+            f"valid: {', '.join(s.value for s in valid)}"
+        )
+
+
+class LrSchedule(str, Enum):
+    """cosine: warm-up then cosine decay to 10 % over training.steps. constant and rsqrt (1/sqrt
+    decay after warm-up, as EDM2) do not need to know the end, so they suit a training.minutes budget."""
+
+    COSINE = "cosine"
+    CONSTANT = "constant"
+    RSQRT = "rsqrt"
 
 
 def _positive(name: str, value: float) -> None:
@@ -79,6 +120,16 @@ class NetworkConfig:
 
 @dataclass(frozen=True)
 class DiffusionConfig:
+    parametrization: Parametrization = Parametrization.EDM
+    # edm: data std (None: measured on the training images and saved with the model), training
+    # sigma ~ exp(N(p_mean, p_std²)), sampling grid from sigma_max to sigma_min with exponent rho.
+    sigma_data: float | None = None
+    p_mean: float = -1.2
+    p_std: float = 1.2
+    sigma_min: float = 0.002
+    sigma_max: float = 80.0
+    rho: float = 7.0
+    # vp: MONAI DDPM schedule, prediction target and loss weighting
     timesteps: int = 1000
     schedule: NoiseSchedule = NoiseSchedule.COSINE
     prediction: Prediction = Prediction.V_PREDICTION
@@ -88,7 +139,12 @@ class DiffusionConfig:
     def __post_init__(self) -> None:
         if self.timesteps < 2:
             raise ValueError(f"timesteps must be >= 2, got {self.timesteps}")
-        _positive("min_snr_gamma", self.min_snr_gamma)
+        for name in ("min_snr_gamma", "p_std", "sigma_min", "rho"):
+            _positive(name, getattr(self, name))
+        if self.sigma_data is not None:
+            _positive("sigma_data", self.sigma_data)
+        if self.sigma_max <= self.sigma_min:
+            raise ValueError(f"sigma_max must be > sigma_min, got {self.sigma_max} <= {self.sigma_min}")
 
 
 @dataclass(frozen=True)
@@ -102,13 +158,20 @@ class ConditioningConfig:
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    steps: int = 2000
+    steps: int | None = 2000  # at most this many steps (None: until `minutes` is spent)
+    minutes: float | None = None  # wall budget: train until it is spent, then the normal final checkpoint
     batch_size: int = 64
     lr: float = 1e-3
+    lr_schedule: LrSchedule = LrSchedule.COSINE
+    lr_decay_after: int = 2000  # rsqrt: lr / sqrt(max(step / lr_decay_after, 1))
     weight_decay: float = 0.0
     warmup_steps: int = 100
     grad_clip: float = 1.0
-    ema_decay: float = 0.999
+    ema_decay: float = 0.999  # the single EMA used when ema_profiles is empty
+    # Post-hoc EMA: one power-function EMA (EDM2, Karras et al. 2024) per relative std; at the end the
+    # profile whose samples have the best FD against the validation split becomes the model.
+    ema_profiles: tuple[float, ...] = ()
+    ema_selection_images: int = 256  # samples per profile scored for that choice
     checkpoint_every: int = 500
     log_every: int = 20
     grid_per_class: int = 8  # images per class in the sample grid written at each checkpoint
@@ -118,10 +181,20 @@ class TrainingConfig:
     split: str = "train"  # the image set's split to train on
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "checkpoint_every", "log_every"):
+        for name in ("batch_size", "checkpoint_every", "log_every", "ema_selection_images", "lr_decay_after"):
             _positive(name, getattr(self, name))
         _positive("lr", self.lr)
         _fraction("ema_decay", self.ema_decay)
+        if self.steps is None and self.minutes is None:
+            raise ValueError("give steps, minutes or both (steps: the most steps, minutes: the wall budget)")
+        for name in ("steps", "minutes"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if self.steps is None and self.lr_schedule is LrSchedule.COSINE:
+            raise ValueError("lr_schedule cosine needs steps (its end); with only minutes use rsqrt or constant")
+        bad = [s for s in self.ema_profiles if not 0 < s < 0.3]
+        if bad:
+            raise ValueError(f"ema_profiles are relative stds in (0, 0.3) (EDM2 uses 0.05-0.15), got {bad}")
         if self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0 or self.grid_per_class < 0:
             raise ValueError("warmup_steps, grad_clip, weight_decay and grid_per_class must be >= 0")
 
@@ -148,16 +221,24 @@ class AugmentationConfig:
 class SamplingConfig:
     """Defaults of `synthgen sample` for this model (each can be overridden on the command line)."""
 
-    sampler: Sampler = Sampler.DDIM
-    steps: int = 25
+    sampler: Sampler | None = None  # None: the parametrization's default (heun for edm, ddim for vp)
+    steps: int | None = None  # None: the sampler's default (DEFAULT_STEPS)
     guidance: float = 1.0
     batch_size: int = 64
+    churn: float = 0.0  # heun: EDM's S_churn (0 = deterministic); fresh noise added at each step
 
     def __post_init__(self) -> None:
-        _positive("steps", self.steps)
+        if self.steps is not None:
+            _positive("steps", self.steps)
         _positive("batch_size", self.batch_size)
-        if self.guidance < 0:
-            raise ValueError(f"guidance must be >= 0, got {self.guidance}")
+        if self.guidance < 0 or self.churn < 0:
+            raise ValueError(f"guidance and churn must be >= 0, got {self.guidance} and {self.churn}")
+
+    def resolved(self, parametrization: Parametrization) -> tuple[Sampler, int]:
+        """The sampler and step count to use for a model of this parametrization."""
+        sampler = self.sampler or SAMPLERS_OF[parametrization][0]
+        check_sampler(parametrization, sampler)
+        return sampler, self.steps or DEFAULT_STEPS[sampler]
 
 
 @dataclass(frozen=True)
@@ -169,12 +250,27 @@ class TrainConfig:
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
+    def __post_init__(self) -> None:
+        if self.sampling.sampler is not None:
+            try:
+                check_sampler(self.diffusion.parametrization, self.sampling.sampler)
+            except SynthgenError as err:
+                raise ValueError(str(err)) from None
+
 
 def load_train_config(path: Path | None) -> TrainConfig:
     """The config in `path` (YAML), or the defaults when None."""
     if path is None:
         return TrainConfig()
     return config_from_dict(read_yaml_mapping(path), f"config {path}")
+
+
+def load_run_config(path: Path) -> TrainConfig:
+    """A run folder's resolved config.yaml; runs from before EDM were all vp and did not say so."""
+    data = read_yaml_mapping(path)
+    if isinstance(data.get("diffusion"), dict):
+        data["diffusion"] = {"parametrization": Parametrization.VP.value, **data["diffusion"]}
+    return config_from_dict(data, f"config {path}")
 
 
 def config_from_dict(data: dict, where: str = "config") -> TrainConfig:

@@ -1,17 +1,34 @@
-"""The training noise scheduler (MONAI DDPM) and the training objective.
+"""The training objective of either parametrization, and the vp one (MONAI DDPM) in full.
 
-Images live in [-1, 1]. Training draws a timestep and noise per image from an explicit generator,
-noises the batch with the DDPM forward process and regresses the configured target.
+Images live in [-1, 1]. vp training draws a timestep and noise per image from an explicit
+generator, noises the batch with the DDPM forward process and regresses the configured target;
+edm training is model.edm's loss.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import torch
 from monai.networks.schedulers import DDPMScheduler
 from torch import nn
 
-from synthgen.model.config import DiffusionConfig, LossWeighting, Prediction
+from synthgen.model.config import DiffusionConfig, LossWeighting, Parametrization, Prediction
+from synthgen.model.edm import EDMDenoiser, edm_loss
 from synthgen.model.network import predict
+
+# loss(images, conditions, generator) -> scalar
+TrainingLoss = Callable[[torch.Tensor, torch.Tensor, torch.Generator], torch.Tensor]
+
+
+def training_loss(network: nn.Module, config: DiffusionConfig) -> TrainingLoss:
+    """The loss of `config`'s parametrization for `network` (the UNet, or DDP around it)."""
+    if config.parametrization is Parametrization.EDM:
+        denoiser = EDMDenoiser(network, config.sigma_data)
+        return lambda images, conditions, generator: edm_loss(denoiser, config, images, conditions, generator)
+    scheduler = training_scheduler(config)
+    return lambda images, conditions, generator: diffusion_loss(
+        network, scheduler, config, images, conditions, generator)
 
 
 def training_scheduler(config: DiffusionConfig) -> DDPMScheduler:

@@ -20,7 +20,8 @@ from synthgen.atomic import write_bytes_atomic, write_text_atomic
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
-from synthgen.model.config import DiffusionConfig, NetworkConfig, Sampler, config_to_dict
+from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrization, Sampler, SamplingConfig, config_to_dict
+from synthgen.model.edm import EDMDenoiser
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict
 from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_state_dict, read_json
@@ -66,7 +67,11 @@ class DiffusionPipeline:
             raise SynthgenError(f"{model_dir / 'config.json'} is not a {MODEL_FORMAT} v{MODEL_FORMAT_VERSION} config")
         where = str(model_dir / "config.json")
         network = build_dataclass(NetworkConfig, config["network"], f"{where} network")
-        diffusion = build_dataclass(DiffusionConfig, config["diffusion"], f"{where} diffusion")
+        # Format 1 models (before EDM) were all vp and did not say so.
+        diffusion_keys = {"parametrization": Parametrization.VP.value, **config["diffusion"]}
+        diffusion = build_dataclass(DiffusionConfig, diffusion_keys, f"{where} diffusion")
+        if diffusion.parametrization is Parametrization.EDM and diffusion.sigma_data is None:
+            raise SynthgenError(f"{where}: diffusion.sigma_data is missing; an edm model must record it")
         labels = LabelSpace.from_dict(config["labels"])
         unet = build_unet(network, labels.dim)
         state = load_state_dict(model_dir / "weights.pt")
@@ -84,37 +89,43 @@ class DiffusionPipeline:
         self,
         conditions: torch.Tensor,
         seeds: list[int],
-        sampler: Sampler = Sampler.DDIM,
-        steps: int = 25,
+        sampler: Sampler | None = None,
+        steps: int | None = None,
         guidance: float = 1.0,
         device: torch.device | str = "cpu",
+        churn: float = 0.0,
     ) -> torch.Tensor:
         """Images (N, 1, H, W) in [-1, 1] for (N, dim) condition vectors and N seeds.
 
+        sampler, steps: None takes the parametrization's default sampler and that sampler's steps.
         guidance: classifier-free guidance scale w; output = uncond + w * (cond - uncond). w = 1 is the
         plain conditional model (one network pass per step), w = 0 ignores the labels.
         """
         if guidance < 0:
             raise SynthgenError(f"guidance must be >= 0, got {guidance}")
+        sampler, steps = SamplingConfig(sampler=sampler, steps=steps).resolved(self.diffusion.parametrization)
         generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
         side = self.image_size
-        x = torch.stack([torch.randn((1, side, side), generator=g) for g in generators]).to(device)
+        noise = torch.stack([torch.randn((1, side, side), generator=g) for g in generators]).to(device)
         conditions = conditions.to(device)
-        loop = sampler_loop(self.diffusion, sampler, steps)
         self.unet.to(device).eval()
-        for t in loop.timesteps:
-            output = self._guided_output(x, int(t), conditions, guidance)
-            x = loop.step(output, int(t), x, generators)
+        loop = sampler_loop(self.diffusion, sampler, steps, churn)
+        x = loop.run(lambda x, t: self._guided_output(x, t, conditions, guidance), noise, generators)
         return x.clamp(-1.0, 1.0).cpu()
 
-    def _guided_output(self, x: torch.Tensor, t: int, conditions: torch.Tensor, guidance: float) -> torch.Tensor:
-        timesteps = torch.full((x.shape[0],), t, device=x.device, dtype=torch.long)
+    def _network_output(self, x: torch.Tensor, t: float, conditions: torch.Tensor) -> torch.Tensor:
+        """vp: the network's prediction at integer timestep t; edm: the denoised image at noise level t."""
+        if self.diffusion.parametrization is Parametrization.EDM:
+            sigma = torch.full((x.shape[0],), t, device=x.device, dtype=torch.float32)
+            return EDMDenoiser(self.unet, self.diffusion.sigma_data)(x, sigma, conditions)
+        return predict(self.unet, x, torch.full((x.shape[0],), int(t), device=x.device, dtype=torch.long), conditions)
+
+    def _guided_output(self, x: torch.Tensor, t: float, conditions: torch.Tensor, guidance: float) -> torch.Tensor:
         if guidance == 1.0:
-            return predict(self.unet, x, timesteps, conditions)
+            return self._network_output(x, t, conditions)
         if guidance == 0.0:
-            return predict(self.unet, x, timesteps, torch.zeros_like(conditions))
-        both = predict(self.unet, torch.cat([x, x]), torch.cat([timesteps, timesteps]),
-                       torch.cat([conditions, torch.zeros_like(conditions)]))
+            return self._network_output(x, t, torch.zeros_like(conditions))
+        both = self._network_output(torch.cat([x, x]), t, torch.cat([conditions, torch.zeros_like(conditions)]))
         conditional, unconditional = both.chunk(2)
         return unconditional + guidance * (conditional - unconditional)
 

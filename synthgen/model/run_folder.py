@@ -22,7 +22,7 @@ import torch
 from synthgen.errors import SynthgenError
 
 MODEL_FORMAT = "synthgen-diffusion-model"
-MODEL_FORMAT_VERSION = 1
+MODEL_FORMAT_VERSION = 2  # 2: diffusion.parametrization (edm | vp) and edm's sigma_data
 
 
 @dataclass(frozen=True)

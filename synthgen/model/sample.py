@@ -7,7 +7,6 @@ slice of that plan, so shards sampled anywhere hold exactly the images of one bi
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,15 +16,13 @@ import torch
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet, ImageSetWriter
-from synthgen.model.config import Sampler, load_train_config
+from synthgen.model.config import Parametrization, Sampler, SamplingConfig, load_run_config
 from synthgen.model.labels import LabelSpace
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from synthgen.model.run_folder import RunFolder, read_json
 from synthgen.progress import progress_bar
 
-log = logging.getLogger(__name__)
-
-SAMPLE_COLUMNS = ("sample_index", "seed", "sampler", "steps", "guidance", "model_sha256")
+SAMPLE_COLUMNS = ("sample_index", "seed", "sampler", "steps", "guidance", "churn", "model_sha256")
 
 
 @dataclass(frozen=True)
@@ -83,18 +80,22 @@ def _split_like(n: int, class_counts: np.ndarray) -> list[int]:
 
 
 def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, int] | None = None,
-           sampler: str | None = None, steps: int | None = None, guidance: float | None = None, seed: int = 0,
-           batch_size: int | None = None, start: int = 0, count: int | None = None, device: str = "auto",
-           name: str | None = None, overwrite: bool = False, progress: bool = True) -> ImageSet:
-    """Write a synthetic image set of images [start, start + count) of the plan to `out`."""
+           sampler: str | None = None, steps: int | None = None, guidance: float | None = None,
+           churn: float | None = None, seed: int = 0, batch_size: int | None = None, start: int = 0,
+           count: int | None = None, device: str = "auto", name: str | None = None, overwrite: bool = False,
+           progress: bool = True) -> ImageSet:
+    """Write a synthetic image set of images [start, start + count) of the plan to `out`.
+
+    Options left None take the run's `sampling:` config, then the parametrization's defaults."""
     folder = RunFolder(Path(run))
     pipeline = DiffusionPipeline.load(folder.model_dir)
-    defaults = load_train_config(folder.config).sampling if folder.config.is_file() else None
-    sampler_ = Sampler(sampler) if sampler else (defaults.sampler if defaults else Sampler.DDIM)
-    steps = steps if steps is not None else (defaults.steps if defaults else 25)
-    guidance = guidance if guidance is not None else (defaults.guidance if defaults else 1.0)
-    batch_size = batch_size or (defaults.batch_size if defaults else 64)
-    _check_options(sampler_, steps, guidance, batch_size, start, count, pipeline)
+    defaults = load_run_config(folder.config).sampling if folder.config.is_file() else SamplingConfig()
+    _check_options(steps, guidance, churn, batch_size, start, count, pipeline)
+    sampler_, steps = SamplingConfig(sampler=Sampler(sampler) if sampler else defaults.sampler,
+                                     steps=steps or defaults.steps).resolved(pipeline.diffusion.parametrization)
+    guidance = guidance if guidance is not None else defaults.guidance
+    churn = churn if churn is not None else defaults.churn
+    batch_size = batch_size or defaults.batch_size
     plan = plan_samples(pipeline.label_prior, pipeline.labels, n, per_class, seed)
     stop = len(plan) if count is None else start + count
     if stop > len(plan):
@@ -102,7 +103,8 @@ def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, i
     model_sha = file_sha256(folder.weights)
     torch_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                                 ("cpu" if device == "auto" else device))
-    settings = {"sampler": sampler_.value, "steps": steps, "guidance": guidance, "model_sha256": model_sha}
+    settings = {"sampler": sampler_.value, "steps": steps, "guidance": guidance, "churn": churn,
+                "model_sha256": model_sha}
     classes, findings = list(pipeline.labels.classes), list(pipeline.labels.findings)
     with ImageSetWriter(out, name=name or f"{Path(run).name}-synthetic", kind="synthetic", classes=classes,
                         image_size=pipeline.image_size, findings=findings, extra_columns=SAMPLE_COLUMNS,
@@ -111,7 +113,8 @@ def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, i
         for first in range(start, stop, batch_size):
             rows = np.arange(first, min(first + batch_size, stop))
             conditions = pipeline.labels.encode(plan.class_indices[rows], plan.findings[rows] if findings else None)
-            images = pipeline(conditions, [int(s) for s in plan.seeds[rows]], sampler_, steps, guidance, torch_device)
+            images = pipeline(conditions, [int(s) for s in plan.seeds[rows]], sampler_, steps, guidance, torch_device,
+                              churn)
             for i, pixels in zip(rows, to_pixels(images, pipeline.bit_depth)):
                 writer.add(pixels, label=classes[plan.class_indices[i]], patient_id=f"SYN-{i:06d}", split="train",
                            source=f"model/weights.pt#{i}",
@@ -122,18 +125,20 @@ def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, i
     return ImageSet.open(out)
 
 
-def _check_options(sampler: Sampler, steps: int, guidance: float, batch_size: int, start: int,
-                   count: int | None, pipeline: DiffusionPipeline) -> None:
-    if guidance < 0:
+def _check_options(steps: int | None, guidance: float | None, churn: float | None, batch_size: int | None,
+                   start: int, count: int | None, pipeline: DiffusionPipeline) -> None:
+    if guidance is not None and guidance < 0:
         raise SynthgenError(f"--guidance must be >= 0 (1 = plain conditional), got {guidance}")
-    if not 1 <= steps <= pipeline.diffusion.timesteps:
-        raise SynthgenError(f"--steps must be in 1..{pipeline.diffusion.timesteps}, got {steps}")
-    if batch_size <= 0:
+    if churn is not None and churn < 0:
+        raise SynthgenError(f"--churn must be >= 0 (0 = deterministic), got {churn}")
+    vp = pipeline.diffusion.parametrization is Parametrization.VP
+    if steps is not None and (steps < 1 or (vp and steps > pipeline.diffusion.timesteps)):
+        top = pipeline.diffusion.timesteps if vp else "any"
+        raise SynthgenError(f"--steps must be in 1..{top}, got {steps}")
+    if batch_size is not None and batch_size <= 0:
         raise SynthgenError(f"--batch-size must be positive, got {batch_size}")
     if start < 0 or (count is not None and count <= 0):
         raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
-    if sampler is Sampler.DDPM and steps != pipeline.diffusion.timesteps:
-        log.info("the ddpm sampler always walks all %d training timesteps", pipeline.diffusion.timesteps)
 
 
 def _provenance(folder: RunFolder, n: int | None, per_class: dict | None, seed: int, start: int, stop: int,

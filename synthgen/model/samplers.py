@@ -1,29 +1,42 @@
-"""Samplers: the reverse-diffusion update rules, behind one small interface.
+"""Samplers: the reverse-diffusion update rules, behind one small interface (`run`).
 
+    heun  EDM's 2nd-order Heun solver (model.edm), for edm models: deterministic, good at 10-20 steps
     ddim  MONAI DDIMScheduler, eta 0: deterministic, good at 20-50 steps
     ddpm  MONAI DDPMScheduler: ancestral, every training timestep (the slow reference)
     dpm++ diffusers' DPMSolverMultistepScheduler (DPM-Solver++ 2M): deterministic, good at 10-20 steps
 
-All three share the training noise schedule exactly (the DPM-Solver gets MONAI's betas), and each
-image's randomness comes from its own generator, so results never depend on batch composition.
+The vp samplers share the training noise schedule exactly (the DPM-Solver gets MONAI's betas), and
+each image's randomness comes from its own generator, so results never depend on batch composition.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from monai.networks.schedulers import DDIMScheduler
 
-from synthgen.model.config import DiffusionConfig, Sampler
+from synthgen.model.config import DiffusionConfig, Sampler, check_sampler
 from synthgen.model.diffusion import training_scheduler
+from synthgen.model.edm import HeunLoop
+
+# model(x, t) -> the network's output at integer timestep t (vp) or the denoised image at noise level t (edm)
+ModelFn = Callable[[torch.Tensor, float], torch.Tensor]
 
 
 class SamplerLoop:
-    """`timesteps` to walk, and `step(output, t, x, generators) -> x` for each."""
+    """A vp scheduler loop: `timesteps` to walk, and `step(output, t, x, generators) -> x` for each."""
 
     timesteps: torch.Tensor
 
     def step(self, output: torch.Tensor, t: int, x: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
         raise NotImplementedError
+
+    def run(self, model: ModelFn, noise: torch.Tensor, generators: list[torch.Generator]) -> torch.Tensor:
+        x = noise
+        for t in self.timesteps:
+            x = self.step(model(x, int(t)), int(t), x, generators)
+        return x
 
 
 class DDIMLoop(SamplerLoop):
@@ -71,8 +84,11 @@ class DPMSolverLoop(SamplerLoop):
         return self.scheduler.step(output, t, x, return_dict=False)[0]
 
 
-def sampler_loop(config: DiffusionConfig, sampler: Sampler, steps: int) -> SamplerLoop:
+def sampler_loop(config: DiffusionConfig, sampler: Sampler, steps: int, churn: float = 0.0) -> SamplerLoop | HeunLoop:
     """A fresh loop (schedulers keep per-run state) for one batch."""
+    check_sampler(config.parametrization, sampler, "sampler")
+    if sampler is Sampler.HEUN:
+        return HeunLoop(config, steps, churn)
     if sampler is Sampler.DDIM:
         return DDIMLoop(config, steps)
     if sampler is Sampler.DPM_SOLVER:

@@ -8,10 +8,10 @@ bit-identical to an uninterrupted one.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,16 +26,21 @@ from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
 from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
-from synthgen.model.config import TrainConfig, config_difference, config_from_dict, config_to_dict, load_train_config
+from synthgen.model.config import Parametrization, TrainConfig, config_difference, config_to_dict, load_run_config, \
+    load_train_config
 from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
-from synthgen.model.diffusion import diffusion_loss, training_scheduler
+from synthgen.model.devices import start_distributed, training_device
+from synthgen.model.diffusion import training_loss
+from synthgen.model.edm import measure_sigma_data
+from synthgen.model.ema import PowerEMAProfiles, ema_with_warmup
+from synthgen.model.ema_select import choose_profile
 from synthgen.model.grid import class_grid, typical_conditions, write_grid
 from synthgen.model.labels import label_prior
+from synthgen.model.lr_schedule import lr_factor
 from synthgen.model.network import build_unet, count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import RunFolder, read_json
-from synthgen.model.train_log import TrainingLog
-from synthgen.progress import progress_bar
+from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
 
 log = logging.getLogger(__name__)
@@ -57,15 +62,26 @@ def train(data: Path, out: Path, config: TrainConfig | Path | None = None, *, re
     config = config if isinstance(config, TrainConfig) else load_train_config(config)
     image_set = ImageSet.open(data)
     dataset = load_training_data(image_set, config.training.split, config.conditioning.use_findings)
+    config = with_measured_sigma_data(config, dataset)
     run = RunFolder(Path(out))
-    rank, world_size = _start_distributed(config.training.device)
-    device = _device(config.training.device, rank)
+    rank, world_size = start_distributed(config.training.device)
+    device = training_device(config.training.device, rank)
     if resume:
         _check_resumable(run, config, image_set)
     elif rank == 0:
         check_output_folder(run.root, overwrite)
         _write_run_header(run, config, image_set)
     return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
+
+
+def with_measured_sigma_data(config: TrainConfig, dataset: TrainingData) -> TrainConfig:
+    """edm without a configured sigma_data: the training pixels' std, resolved before anything is
+    written so the run's config.yaml and the model's config.json record the value used."""
+    diffusion = config.diffusion
+    if diffusion.parametrization is not Parametrization.EDM or diffusion.sigma_data is not None:
+        return config
+    measured = dataclasses.replace(diffusion, sigma_data=measure_sigma_data(dataset.images))
+    return dataclasses.replace(config, diffusion=measured)
 
 
 class _Trainer:
@@ -78,6 +94,7 @@ class _Trainer:
             torch.manual_seed(t.seed)
             self.unet = build_unet(config.network, dataset.label_space.dim).to(device)
         self.ema = AveragedModel(self.unet, multi_avg_fn=ema_with_warmup(t.ema_decay), use_buffers=True)
+        self.profiles = PowerEMAProfiles(self.unet, t.ema_profiles) if t.ema_profiles else None
         self.model = self.unet
         if world_size > 1:
             self.model = torch.nn.parallel.DistributedDataParallel(
@@ -85,47 +102,69 @@ class _Trainer:
             )
         # fused: one kernel for all parameters (the default on CPU is a Python loop per tensor).
         self.optimizer = torch.optim.AdamW(self.unet.parameters(), lr=t.lr, weight_decay=t.weight_decay, fused=True)
-        self.lr_schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, _warmup_cosine(t.warmup_steps, t.steps))
-        self.scheduler = training_scheduler(config.diffusion)
+        self.lr_schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(t))
+        self.loss = training_loss(self.model, config.diffusion)
         self.grid_conditions = typical_conditions(dataset.conditions, len(dataset.label_space.classes))
         self.config_sha256 = _config_sha256(config)
 
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
         start, trained_s = self._restore() if resume else (0, 0.0)
-        if start >= t.steps and self.run.weights.is_file():
-            log.info("%s already trained for %d steps: nothing to do", self.run.root, start)
+        max_steps = t.steps if t.steps is not None else math.inf
+        budget_s = t.minutes * 60.0 if t.minutes is not None else math.inf
+        if (start >= max_steps or trained_s >= budget_s) and self.run.weights.is_file():
+            log.info("%s already trained (%d steps, %.0f s): nothing to do", self.run.root, start, trained_s)
             return self._result(start, float("nan"), 0.0)
         writer = TrainingLog(self.run.log, self.run.tensorboard, start) if self.rank == 0 else None
-        log.info("training %s parameters on %d images (%d² px), %d steps", f"{count_parameters(self.unet):,}",
-                 len(self.dataset), self.dataset.image_size, t.steps)
+        log.info("training %s parameters on %d images (%d² px), %s", f"{count_parameters(self.unet):,}",
+                 len(self.dataset), self.dataset.image_size, budget_text(t.steps, t.minutes))
         # Elapsed and wall times count the training time of earlier runs up to their last checkpoint too.
         began, window_start, window_loss, window_steps = time.perf_counter() - trained_s, time.perf_counter(), 0.0, 0
         losses: list[float] = []
-        with progress_bar(t.steps * t.batch_size, "train", unit="img", enabled=self.progress and self.rank == 0) as advance:
-            advance(start * t.batch_size)
-            for step in range(start, t.steps):
+        step = checkpointed = start
+        with training_progress(t.steps, t.minutes, t.batch_size, enabled=self.progress and self.rank == 0) as bar:
+            bar(step, trained_s)
+            while not self._should_stop(step, max_steps, time.perf_counter() - began >= budget_s):
                 window_loss += self._step(step)
                 window_steps += 1
-                done = step + 1
-                if done % t.log_every == 0 or done == t.steps:
-                    elapsed = time.perf_counter() - window_start
-                    loss = window_loss / window_steps
-                    rate = window_steps * t.batch_size / max(elapsed, 1e-9)
-                    losses.append(loss)
-                    if writer:
-                        writer.add(done, loss, self.lr_schedule.get_last_lr()[0], rate, time.perf_counter() - began)
-                    advance(window_steps * t.batch_size, status=f"loss {loss:.4f}")
+                step += 1
+                if step % t.log_every == 0:
+                    losses.append(self._log(writer, step, window_loss / window_steps, window_steps, window_start, began))
+                    bar(step, time.perf_counter() - began, f"loss {losses[-1]:.4f}")
                     window_start, window_loss, window_steps = time.perf_counter(), 0.0, 0
-                if done % t.checkpoint_every == 0 or done == t.steps:
-                    self._checkpoint(done, writer, time.perf_counter() - began)
+                if step % t.checkpoint_every == 0:
+                    self._checkpoint(step, writer, time.perf_counter() - began)
+                    checkpointed = step
+        if window_steps:
+            losses.append(self._log(writer, step, window_loss / window_steps, window_steps, window_start, began))
+        if checkpointed != step:
+            self._checkpoint(step, writer, time.perf_counter() - began)
         wall = time.perf_counter() - began
         logged = writer.rows if writer else []
         final = losses[-1] if losses else (float(logged[-1]["loss"]) if logged else float("nan"))
         if writer:
             writer.close()
-        sha = self._finish(final, wall) if self.rank == 0 else ""
-        return TrainResult(self.run.root, t.steps, final, wall, sha, self.rank)
+        sha = self._finish(step, final, wall) if self.rank == 0 else ""
+        return TrainResult(self.run.root, step, final, wall, sha, self.rank)
+
+    def _should_stop(self, step: float, max_steps: float, out_of_time: bool) -> bool:
+        """Every process stops at the same step: under torchrun, any process out of time stops all."""
+        if step >= max_steps:
+            return True
+        if self.world_size > 1 and self.config.training.minutes is not None:
+            import torch.distributed as dist
+
+            flag = torch.tensor([float(out_of_time)], device=self.device)
+            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+            return bool(flag.item())
+        return out_of_time
+
+    def _log(self, writer: TrainingLog | None, step: int, loss: float, steps: int, window_start: float,
+             began: float) -> float:
+        rate = steps * self.config.training.batch_size / max(time.perf_counter() - window_start, 1e-9)
+        if writer:
+            writer.add(step, loss, self.lr_schedule.get_last_lr()[0], rate, time.perf_counter() - began)
+        return loss
 
     def _step(self, step: int) -> float:
         t, data = self.config.training, self.dataset
@@ -136,7 +175,7 @@ class _Trainer:
         dropped = torch.rand(len(rows), generator=generator) < self.config.conditioning.label_dropout
         conditions = torch.where(dropped[:, None], torch.zeros_like(conditions), conditions).to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=t.amp and self.device.type == "cuda"):
-            loss = diffusion_loss(self.model, self.scheduler, self.config.diffusion, images, conditions, generator)
+            loss = self.loss(images, conditions, generator)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if t.grad_clip > 0:
@@ -144,6 +183,8 @@ class _Trainer:
         self.optimizer.step()
         self.lr_schedule.step()
         self.ema.update_parameters(self.unet)
+        if self.profiles:
+            self.profiles.update(self.unet, step + 1)
         return float(loss.detach())
 
     def _checkpoint(self, step: int, writer: TrainingLog | None, trained_s: float) -> None:
@@ -151,12 +192,13 @@ class _Trainer:
             return
         save_checkpoint(self.run.checkpoint, {
             "step": step, "model": self.unet.state_dict(), "ema": self.ema.state_dict(),
+            "ema_profiles": self.profiles.state_dict() if self.profiles else [],
             "optimizer": self.optimizer.state_dict(), "lr_schedule": self.lr_schedule.state_dict(),
             "config_sha256": self.config_sha256, "trained_s": trained_s,
         })
         per_class = self.config.training.grid_per_class
         if per_class:
-            grid = class_grid(self._pipeline(), self.grid_conditions, per_class, self.config.sampling,
+            grid = class_grid(self._pipeline(self._grid_weights()), self.grid_conditions, per_class, self.config.sampling,
                               self.config.training.seed, self.device)
             write_grid(self.run.sample_grid(step), grid)
             if writer:
@@ -170,6 +212,8 @@ class _Trainer:
         try:
             self.unet.load_state_dict(state["model"])
             self.ema.load_state_dict(state["ema"])
+            if self.profiles:
+                self.profiles.load_state_dict(state.get("ema_profiles", []))
             self.optimizer.load_state_dict(state["optimizer"])
             self.lr_schedule.load_state_dict(state["lr_schedule"])
         except (RuntimeError, KeyError, ValueError) as err:
@@ -177,13 +221,33 @@ class _Trainer:
         log.info("resuming %s from step %d", self.run.root, state["step"])
         return int(state["step"]), float(state.get("trained_s", 0.0))
 
-    def _pipeline(self) -> DiffusionPipeline:
-        return DiffusionPipeline(self.ema.module, self.config.network, self.config.diffusion,
+    def _grid_weights(self) -> torch.nn.Module:
+        return self.profiles.models[0] if self.profiles else self.ema.module
+
+    def _pipeline(self, module: torch.nn.Module) -> DiffusionPipeline:
+        return DiffusionPipeline(module, self.config.network, self.config.diffusion,
                                  self.dataset.label_space, self.dataset.image_size, self.dataset.bit_depth,
                                  label_prior(self.dataset.conditions, self.dataset.label_space))
 
-    def _finish(self, final_loss: float, wall_time_s: float) -> str:
-        sha = self._pipeline().save(self.run.model_dir, self.ema.module.state_dict())
+    def _choose_weights(self) -> tuple[torch.nn.Module, dict]:
+        """The classic EMA, or the post-hoc EMA profile whose samples score best (model card: `ema`)."""
+        t = self.config.training
+        if not self.profiles:
+            return self.ema.module, {"kind": "classic", "decay": t.ema_decay}
+        sampling = self.config.sampling
+
+        def sample(module, conditions, seeds):
+            return self._pipeline(module)(conditions, seeds, sampling.sampler, sampling.steps, sampling.guidance,
+                                          self.device, sampling.churn)
+
+        choice = choose_profile(self.profiles.named(), self.dataset, self.image_set, self.config.conditioning.use_findings,
+                                t.ema_selection_images, t.seed, sample)
+        return self.profiles.named()[choice.chosen], {"kind": "power", "profiles": list(t.ema_profiles),
+                                                      **choice.to_dict()}
+
+    def _finish(self, steps: int, final_loss: float, wall_time_s: float) -> str:
+        weights, ema = self._choose_weights()
+        sha = self._pipeline(weights).save(self.run.model_dir, weights.state_dict())
         card = {
             "model_sha256": sha,
             "training_set": read_json(self.run.training_set, "written when the run started"),
@@ -193,7 +257,9 @@ class _Trainer:
             "bit_depth": self.dataset.bit_depth,
             "training_images": len(self.dataset),
             "parameters": count_parameters(self.unet),
-            "steps": self.config.training.steps,
+            "steps": steps,
+            "budget": {"steps": self.config.training.steps, "minutes": self.config.training.minutes},
+            "ema": ema,
             "batch_size": self.config.training.batch_size,
             "seed": self.config.training.seed,
             "processes": self.world_size,
@@ -207,29 +273,6 @@ class _Trainer:
 
     def _result(self, steps: int, loss: float, wall: float) -> TrainResult:
         return TrainResult(self.run.root, steps, loss, wall, file_sha256(self.run.weights))
-
-
-def ema_with_warmup(decay: float):
-    """EMA update whose decay ramps up as min(decay, (1 + n) / (10 + n)) after n updates.
-
-    A fixed decay of 0.999 would still hold 0.999**1200 = 30 % of the random initial weights after
-    1 200 steps; the ramp lets short runs' EMA follow the model early and smooth it later.
-    """
-    @torch.no_grad()
-    def update(ema_params: list, params: list, num_averaged) -> None:
-        n = float(num_averaged)
-        torch._foreach_lerp_(ema_params, params, 1.0 - min(decay, (1.0 + n) / (10.0 + n)))
-    return update
-
-
-def _warmup_cosine(warmup: int, total: int):
-    """Linear warm-up, then cosine decay to 10 % of the peak learning rate."""
-    def factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        progress = (step - warmup) / max(1, total - warmup)
-        return 0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * min(progress, 1.0)))
-    return factor
 
 
 def _config_sha256(config: TrainConfig) -> str:
@@ -253,41 +296,17 @@ def _check_resumable(run: RunFolder, config: TrainConfig, image_set: ImageSet) -
     """--resume: the run must exist and have been started with this config and this data."""
     if not run.config.is_file():
         raise SynthgenError(f"cannot resume {run.root}: no run there (missing {run.config.name}); drop --resume")
-    previous = config_to_dict(config_from_dict(yaml.safe_load(run.config.read_text()), str(run.config)))
-    differs = config_difference(previous, config_to_dict(config))
-    if differs:
-        raise SynthgenError(f"cannot resume {run.root}: config differs at {differs}; use the run's config.yaml")
     trained_on = read_json(run.training_set, "the run folder is incomplete; start a new run")
     if trained_on.get("manifest_sha256") != image_set.manifest_sha256:
         raise SynthgenError(
             f"cannot resume {run.root}: it was trained on {trained_on.get('name')!r} (manifest sha256 "
             f"{str(trained_on.get('manifest_sha256'))[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
         )
+    # The data first: another data set also measures another sigma_data, a config difference.
+    previous = config_to_dict(load_run_config(run.config))
+    differs = config_difference(previous, config_to_dict(config))
+    if differs:
+        raise SynthgenError(f"cannot resume {run.root}: config differs at {differs}; use the run's config.yaml")
     if not run.checkpoint.is_file():
         raise SynthgenError(f"cannot resume {run.root}: no checkpoint yet ({run.checkpoint}); start it again without --resume")
 
-
-def _start_distributed(device: str) -> tuple[int, int]:
-    """(rank, world size); joins the process group when launched by torchrun."""
-    world_size = int(os.environ.get("WORLD_SIZE", "1"))
-    if world_size == 1:
-        return 0, 1
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        backend = "nccl" if device != "cpu" and torch.cuda.is_available() else "gloo"
-        dist.init_process_group(backend=backend)
-    return dist.get_rank(), dist.get_world_size()
-
-
-def _device(name: str, rank: int) -> torch.device:
-    if name == "auto":
-        name = "cuda" if torch.cuda.is_available() else "cpu"
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise SynthgenError(f"training.device is {name!r} but no CUDA GPU is available: use cpu or auto")
-        index = int(os.environ.get("LOCAL_RANK", rank)) if name == "cuda" else int(name.split(":")[1])
-        return torch.device("cuda", index)
-    if name != "cpu":
-        raise SynthgenError(f"training.device {name!r} is not one of auto, cpu, cuda, cuda:N")
-    return torch.device("cpu")

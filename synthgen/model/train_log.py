@@ -1,4 +1,5 @@
-"""Training logs: a CSV (one row per logging interval) and TensorBoard events, rank 0 only.
+"""Training logs: a CSV (one row per logging interval) and TensorBoard events, rank 0 only, and the
+progress bar over the run's budget (steps or minutes).
 
 On resume the CSV keeps only the rows up to the checkpoint's step and TensorBoard purges later
 events, so a run killed between a log line and the next checkpoint does not log those steps twice.
@@ -6,11 +7,13 @@ events, so a run killed between a log line and the next checkpoint does not log 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 from pathlib import Path
 
 from synthgen.atomic import write_text_atomic
+from synthgen.progress import progress_bar
 
 LOG_COLUMNS = ("step", "loss", "lr", "images_per_s", "elapsed_s")
 
@@ -53,3 +56,26 @@ def read_log(csv_path: Path) -> list[dict[str, str]]:
         return []
     with csv_path.open(newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+def budget_text(steps: int | None, minutes: float | None) -> str:
+    parts = ([f"{steps} steps"] if steps is not None else []) + ([f"{minutes:g} minutes"] if minutes is not None else [])
+    return " or ".join(parts) + (", whichever comes first" if len(parts) == 2 else "")
+
+
+def training_progress(steps: int | None, minutes: float | None, batch_size: int, enabled: bool):
+    """A bar over images (a step budget) or seconds (a wall budget); yields update(step, elapsed_s, status)."""
+    by_time = minutes is not None
+    total = int(minutes * 60) if by_time else steps * batch_size
+
+    @contextlib.contextmanager
+    def bar():
+        with progress_bar(total, "train", unit="s" if by_time else "img", enabled=enabled) as advance:
+            shown = [0]
+
+            def update(step: int, elapsed_s: float, status: str | None = None) -> None:
+                now = min(int(elapsed_s), total) if by_time else step * batch_size
+                advance(now - shown[0], status=status)
+                shown[0] = now
+            yield update
+    return bar()

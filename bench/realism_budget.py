@@ -1,0 +1,175 @@
+"""Realism ablation at one training budget: every arm is the same base config with a few keys changed,
+trained on the same image set for the same wall time (or steps), sampled with the same seeds and
+scored by `synthgen validate` (TRTR/TSTR, class-matched FD, coverage, precision, two-sample test).
+
+Arms run as parallel processes (one torch thread each on the CPU); give them the same hardware for a
+fair comparison, e.g. `--parallel 1` on a quiet 2-core machine, or all at once on a GPU.
+
+    python bench/realism_budget.py train --data runs/pm32-data --base configs/train/pneumoniamnist32.yaml \\
+        --minutes 30 --arms vp-minsnr,edm,edm-ema --out runs/realism-pm32 --n 2000
+    python bench/realism_budget.py score --data runs/pm32-data --out runs/realism-pm32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+NO_AUGMENTATION = {"shift": 0.0, "scale": 0.0, "rotate": 0.0, "contrast": 0.0, "brightness": 0.0}
+VP = {"parametrization": "vp", "prediction": "v_prediction", "schedule": "cosine"}
+# Each arm: config sections overriding the base config.
+ARMS = {
+    "vp-minsnr": {"diffusion": {**VP, "loss_weighting": "min_snr"}, "sampling": {"sampler": "ddim", "steps": 20}},
+    "vp-uniform": {"diffusion": {**VP, "loss_weighting": "uniform"}, "sampling": {"sampler": "ddim", "steps": 20}},
+    "edm": {"diffusion": {"parametrization": "edm"}, "sampling": {"sampler": "heun", "steps": 12},
+            "training": {"ema_profiles": []}},
+    "edm-ema": {"diffusion": {"parametrization": "edm"}, "sampling": {"sampler": "heun", "steps": 12},
+                "training": {"ema_profiles": [0.05, 0.1]}},
+    "edm-ema-noaug": {"diffusion": {"parametrization": "edm"}, "sampling": {"sampler": "heun", "steps": 12},
+                      "training": {"ema_profiles": [0.05, 0.1]}, "augmentation": NO_AUGMENTATION},
+    "edm-ema-wide": {"diffusion": {"parametrization": "edm"}, "sampling": {"sampler": "heun", "steps": 12},
+                     "training": {"ema_profiles": [0.05, 0.1]}, "network": {"channels": [64, 128, 128]}},
+    "base": {},
+}
+
+
+def arm_config(base: Path, arm: str, steps: int | None, minutes: float | None, device: str):
+    from synthgen.model.config import config_to_dict, load_train_config, config_from_dict
+
+    data = config_to_dict(load_train_config(base))
+    for section, values in ARMS[arm].items():
+        data[section].update(values)
+    data["training"].update({"device": device, "grid_per_class": 0})
+    if steps is not None or minutes is not None:
+        data["training"].update({"steps": steps, "minutes": minutes})
+        if steps is None and data["training"]["lr_schedule"] == "cosine":
+            data["training"]["lr_schedule"] = "rsqrt"
+    if data["diffusion"]["parametrization"] == "vp":
+        data["diffusion"]["sigma_data"] = None
+    return config_from_dict(data, f"arm {arm}")
+
+
+def train_arm(args: argparse.Namespace) -> None:
+    """One arm: train, then sample --n images with the arm's sampler (seed 0)."""
+    import torch
+
+    from synthgen.model.sample import sample
+    from synthgen.model.train import train
+
+    torch.set_num_threads(1)
+    folder = args.out / args.arm
+    config = arm_config(args.base, args.arm, args.steps, args.minutes, args.device)
+    started = time.perf_counter()
+    result = train(args.data, folder / "run", config, overwrite=True, progress=False)
+    trained = time.perf_counter() - started
+    started = time.perf_counter()
+    sample(folder / "run", folder / "synthetic", n=args.n, seed=0, overwrite=True, progress=False,
+           device=args.device, batch_size=512 if args.device != "cpu" else None)
+    card = json.loads((folder / "run" / "model" / "model_card.json").read_text())
+    (folder / "train.json").write_text(json.dumps({
+        "arm": args.arm, "overrides": ARMS[args.arm], "steps": result.steps, "train_s": round(trained, 1),
+        "sample_s": round(time.perf_counter() - started, 1), "final_loss": result.final_loss,
+        "ema": card.get("ema"), "parameters": card.get("parameters"), "device": card.get("device"),
+    }, indent=2))
+
+
+def train_all(args: argparse.Namespace) -> None:
+    arms = args.arms.split(",")
+    unknown = [a for a in arms if a not in ARMS]
+    if unknown:
+        sys.exit(f"unknown arm(s) {unknown}; valid: {', '.join(ARMS)}")
+    args.out.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": f"{REPO}:{os.environ.get('PYTHONPATH', '')}"}
+    pending, running = list(arms), []
+    while pending or running:
+        while pending and len(running) < args.parallel:
+            arm = pending.pop(0)
+            command = [sys.executable, __file__, "arm", "--arm", arm, "--data", str(args.data), "--base", str(args.base),
+                       "--out", str(args.out), "--n", str(args.n), "--device", args.device]
+            command += ["--steps", str(args.steps)] if args.steps else []
+            command += ["--minutes", str(args.minutes)] if args.minutes else []
+            log = open(args.out / f"{arm}.log", "w")
+            running.append((arm, subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)))
+        time.sleep(2)
+        for arm, process in list(running):
+            if process.poll() is not None:
+                running.remove((arm, process))
+                print(f"{arm}: exit {process.returncode}", flush=True)
+
+
+def score_all(args: argparse.Namespace) -> None:
+    """`synthgen validate` (one seed) for every trained arm; a markdown table of the headline numbers."""
+    from validation.api import validate
+
+    rows = []
+    for folder in sorted(p for p in args.out.iterdir() if (p / "train.json").is_file()):
+        report = folder / "validate"
+        if not (report / "metrics.json").is_file():
+            validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
+                     progress=False)
+        metrics = json.loads((report / "metrics.json").read_text())
+        rows.append(headline(json.loads((folder / "train.json").read_text()), metrics))
+    table = markdown(rows)
+    (args.out / "summary.md").write_text(table + "\n")
+    print(table)
+
+
+def headline(trained: dict, metrics: dict) -> dict:
+    realism, utility = metrics["realism"], metrics["utility"]
+    syn, ref = realism["synthetic"], realism["real_test"]
+    tstr = utility.get("tstr_trtr_auc_ratio") or {}
+    row = {"arm": trained["arm"], "steps": trained["steps"], "train min": round(trained["train_s"] / 60, 1),
+           "FD": syn["fd"]["value"], "FD real": ref["fd"]["value"],
+           "coverage": syn["coverage"]["value"], "coverage real": ref["coverage"]["value"],
+           "precision": syn["precision"]["value"], "TSTR/TRTR": tstr.get("value")}
+    two_sample = metrics.get("two_sample") or {}
+    if two_sample:
+        row["real-vs-syn AUC"] = two_sample.get("synthetic", {}).get("auc", {}).get("value")
+    laplacian = (metrics.get("intensity") or {}).get("laplacian_ratio")
+    if laplacian is not None:
+        row["Laplacian ratio"] = laplacian
+    return row
+
+
+def markdown(rows: list[dict]) -> str:
+    if not rows:
+        return "(no trained arms)"
+    keys = list(dict.fromkeys(k for row in rows for k in row))
+    cell = lambda v: f"{v:.3f}" if isinstance(v, float) else ("" if v is None else str(v))  # noqa: E731
+    lines = ["| " + " | ".join(keys) + " |", "|" + "---|" * len(keys)]
+    lines += ["| " + " | ".join(cell(row.get(k)) for k in keys) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("train", "arm", "score"):
+        p = sub.add_parser(name)
+        p.add_argument("--data", type=Path, required=True, help="prepared image set (train/val/test splits)")
+        p.add_argument("--out", type=Path, required=True)
+        if name == "score":
+            p.add_argument("--seeds", type=int, default=1)
+            continue
+        p.add_argument("--base", type=Path, required=True, help="base training config")
+        p.add_argument("--steps", type=int)
+        p.add_argument("--minutes", type=float)
+        p.add_argument("--n", type=int, default=2000, help="synthetic images per arm")
+        p.add_argument("--device", default="cpu")
+        if name == "train":
+            p.add_argument("--arms", default="vp-minsnr,vp-uniform,edm,edm-ema")
+            p.add_argument("--parallel", type=int, default=1)
+        else:
+            p.add_argument("--arm", required=True)
+    args = parser.parse_args()
+    {"train": train_all, "arm": train_arm, "score": score_all}[args.command](args)
+
+
+if __name__ == "__main__":
+    main()
