@@ -70,12 +70,30 @@ def test_realism_and_pixel_statistics_have_a_real_reference(good_run):
     assert good_run.metrics["training_curves"]["xs"][:2] == [10, 20]
 
 
+def test_a_disjoint_real_sample_passes_the_two_sample_test_and_matches_real_grain(good_run):
+    metrics = good_run.metrics
+    two_sample = metrics["two_sample"]
+    assert two_sample["images_per_half"] == sum(two_sample["per_class"]) >= 20
+    for test in ("real_vs_synthetic", "real_vs_real"):
+        auc = two_sample[test]["auc"]
+        assert 0 <= auc["low"] <= auc["value"] <= auc["high"] <= 1 and abs(auc["value"] - 0.5) < 0.25, test
+    shown = two_sample["most_synthetic"]
+    assert len(shown) == 10 and all(0 <= row["manifest_row"] < 100 for row in shown)
+    probabilities = [row["probability_synthetic"] for row in shown]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert metrics["verdicts"]["realism"]["two_sample_level"] in ("good", "moderate")
+    ratio = metrics["high_frequency"]["ratio_to_real_train"]
+    assert 0.8 < ratio["synthetic"]["value"] < 1.25 and 0.8 < ratio["real_test"]["value"] < 1.25
+    assert metrics["external_tests"] == {}
+
+
 def test_report_is_self_contained_with_every_section(good_run):
     html = good_run.report.read_text()
     for section in ("verdict", "data", "samples", "downstream", "realism", "privacy", "training", "method"):
         assert f'<section id="{section}">' in html, section
-    # 2 class grids, regime bars, ROC, histograms, training curve, audit montage
-    assert html.count('src="data:image/png;base64,') == 7
+    # 2 class grids, regime bars, ROC, histograms, training curve, audit montage, most-synthetic montage,
+    # Laplacian variance distribution
+    assert html.count('src="data:image/png;base64,') == 9
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "0.05" in html and "pixels_distance" in html  # the closest audit pair is listed
 
@@ -119,7 +137,7 @@ def test_report_renders_in_headless_chromium(good_run, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check is not None, "the page's load handler did not run"
-    assert check.group(1) == "images=7 broken=0 tables=8 errors=0"
+    assert check.group(1) == "images=9 broken=0 tables=10 errors=0"
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
