@@ -27,7 +27,9 @@ def good_run(tmp_path_factory):
     run = run_folder(root / "generator-run")
     synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance={"run": str(run)})
     audit = audit_folder(root / "audit")
-    result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,), **TINY_OPTIONS)
+    site_b = toy_set(root / "site-b", n=60, seed=5)
+    result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,),
+                      external_tests=[site_b], **TINY_OPTIONS)
     return result
 
 
@@ -84,7 +86,23 @@ def test_a_disjoint_real_sample_passes_the_two_sample_test_and_matches_real_grai
     assert metrics["verdicts"]["realism"]["two_sample_level"] in ("good", "moderate")
     ratio = metrics["high_frequency"]["ratio_to_real_train"]
     assert 0.8 < ratio["synthetic"]["value"] < 1.25 and 0.8 < ratio["real_test"]["value"] < 1.25
-    assert metrics["external_tests"] == {}
+
+
+def test_every_regime_tested_on_real_is_scored_on_each_external_set(good_run):
+    external = good_run.metrics["external_tests"]
+    assert list(external) == ["site-b"]
+    assert external["site-b"]["data"]["images"] == 60 and external["site-b"]["data"]["split"] is None
+    utility = external["site-b"]["utility"]
+    assert list(utility["regimes"]) == [name for name in EXPECTED_REGIMES if name != "TRTS"]
+    same_pool = good_run.metrics["utility"]["regimes"]
+    for name, regime in utility["regimes"].items():
+        assert regime["test_images"] == 60 and regime["train_images"] == same_pool[name]["train_images"]
+        assert len(regime["per_seed"]["auc_macro"]) == 2
+    assert utility["regimes"]["TRTR"]["metrics"]["auc_macro"]["value"] > 0.9
+    assert utility["tstr_trtr_auc_ratio"]["value"] > 0.9 and utility["trts_trtr_auc_ratio"] is None
+    assert "site-b" in good_run.metrics["verdicts"]["utility"]["text"]
+    html = good_run.report.read_text()
+    assert "<h3>External test sets</h3>" in html and "site-b macro ROC-AUC" in html
 
 
 def test_report_is_self_contained_with_every_section(good_run):
@@ -137,7 +155,7 @@ def test_report_renders_in_headless_chromium(good_run, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check is not None, "the page's load handler did not run"
-    assert check.group(1) == "images=9 broken=0 tables=10 errors=0"
+    assert check.group(1) == "images=9 broken=0 tables=11 errors=0"
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)

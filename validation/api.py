@@ -99,7 +99,8 @@ def validate(
 
     seed_list = [seed + i for i in range(seeds)]
     with progress_bar(training_steps(regimes, seed_list, recipe), "downstream classifiers", "steps", progress) as step:
-        runs = run_regimes(data, regimes, recipe, seed_list, step, {t.name: (t.images, t.labels) for t in externals})
+        runs = run_regimes(data, regimes, recipe, seed_list, step,
+                           {test.name: (test.images, test.labels) for test in externals})
     results, trtr_model = runs.results, runs.encoder_model
     utility = summarize_regimes(results, data.classes, bootstrap, seed)
     external = _external_summaries(externals, runs.external, data.classes, bootstrap, seed)
@@ -115,16 +116,10 @@ def validate(
 
     sets = {"real_train": (data.train_images, data.train_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)}
     diversity = image_statistics.diversity(sets, data.classes, diversity_pairs, realism.resamples, seed)
-    intensity = image_statistics.intensity(
-        (data.train_images, data.train_labels),
-        {"real_test": (data.test_images, data.test_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)},
-        data.classes, bootstrap, seed,
-    )
-    high_frequency = image_statistics.high_frequency(
-        (data.train_images, data.train_labels),
-        {"real_test": (data.test_images, data.test_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)},
-        data.classes, realism.resamples, seed,
-    )
+    queries = {"real_test": (data.test_images, data.test_labels),
+               "synthetic": (data.synthetic_images, data.synthetic_labels)}
+    intensity = image_statistics.intensity(sets["real_train"], queries, data.classes, bootstrap, seed)
+    high_frequency = image_statistics.high_frequency(sets["real_train"], queries, data.classes, realism.resamples, seed)
     timings["image_statistics_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     cnn = two_sample_test((data.train_images, data.train_labels, data.real_train.column("patient_id")),
