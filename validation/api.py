@@ -122,9 +122,11 @@ def validate(
     high_frequency = image_statistics.high_frequency(sets["real_train"], queries, data.classes, realism.resamples, seed)
     timings["image_statistics_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
-    cnn = two_sample_test((data.train_images, data.train_labels, data.real_train.column("patient_id")),
-                          (data.synthetic_images, data.synthetic_labels), len(data.classes), two_sample,
-                          bootstrap, seed)
+    with progress_bar(2 * two_sample.steps, "two-sample test (real vs synthetic, real vs real)", "steps",
+                      progress) as step:
+        cnn = two_sample_test((data.train_images, data.train_labels, data.real_train.column("patient_id")),
+                              (data.synthetic_images, data.synthetic_labels), len(data.classes), two_sample,
+                              bootstrap, seed, step)
     timings["two_sample_s"] = time.perf_counter() - clock
 
     metrics = {

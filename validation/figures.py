@@ -111,7 +111,7 @@ def most_synthetic_figure(images: np.ndarray, probabilities: list[float]) -> str
     figure, axes = plt.subplots(1, len(images), figsize=(1.3 * len(images), 1.7), squeeze=False)
     for axis, image, probability in zip(axes[0], images, probabilities):
         axis.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-        axis.set_title(f"{probability:.3f}", fontsize=8)
+        axis.set_title(f"{probability:.3f}" if probability < 0.999 else f"1−{1 - probability:.0e}", fontsize=8)
         axis.axis("off")
     return to_base64_png(figure)
 

@@ -17,6 +17,7 @@ so the test measures realism, not class mix. Held-out AUC intervals: bootstrap o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,8 +81,10 @@ def two_sample_test(
     options: TwoSampleOptions,
     resamples: int,
     seed: int,
+    on_step: Callable[[int], None] | None = None,
 ) -> TwoSampleResult:
-    """`real` = (images, labels, patient ids), `synthetic` = (images, labels); images float32 (N, H, W)."""
+    """`real` = (images, labels, patient ids), `synthetic` = (images, labels); images float32 (N, H, W).
+    Trains two networks of `options.steps` steps each (`on_step` is called after every step)."""
     real_images, real_labels, patients = real
     synthetic_images, synthetic_labels = synthetic
     rng = np.random.default_rng([seed, 23])
@@ -105,7 +108,7 @@ def two_sample_test(
     summary, scores = dict(base), {}
     for name, (other_fit, other_held) in tests.items():
         model = train_classifier(np.concatenate([real_images[q[0]], other_fit]), positive.astype(np.int64), 2,
-                                 recipe, seed)
+                                 recipe, seed, on_step)
         scores[name] = predict(model, np.concatenate([real_images[q[1]], other_held]), recipe.eval_batch_size)[:, 1]
         value = float(weighted_auc(scores[name], positive, np.ones((1, len(positive))))[0])
         summary[name] = {"auc": interval(weighted_auc(scores[name], positive, weights), value).as_dict()}
