@@ -34,6 +34,15 @@ def test_two_real_samples_are_not_told_apart(pools):
         assert abs(auc["value"] - 0.5) < 0.12 and auc["low"] < 0.5 < auc["high"], (test, auc)
 
 
+def test_another_class_mix_alone_is_not_told_apart(pools):
+    images, labels = pools["other"]
+    mostly_bright = np.r_[np.flatnonzero(labels == 1), np.flatnonzero(labels == 0)[:25]]  # 100 bright : 25 dark
+    result = two_sample_test(pools["real"], (images[mostly_bright], labels[mostly_bright]), 2, TINY_TWO_SAMPLE,
+                             200, seed=0)
+    assert result.summary["per_class"][0] == 12 and result.summary["per_class"][1] >= 12  # both sides matched
+    assert abs(result.summary["real_vs_synthetic"]["auc"]["value"] - 0.5) < 0.15
+
+
 def test_blurred_real_images_are_told_apart_at_once(pools):
     images, labels = pools["other"]
     result = two_sample_test(pools["real"], (gaussian_filter(images, (0, 0.7, 0.7)), labels), 2, TINY_TWO_SAMPLE,
