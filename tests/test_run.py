@@ -135,6 +135,7 @@ def test_external_test_sets_in_the_validate_section_rerun_validate_and_are_repor
     validate = {**TINY_RUN["validate"], "external_test": [f"site-b={tmp_path / 'site-b'}:test"]}
     result = run(write_run_config(tmp_path / "external.yaml", validate=validate), root, progress=False)
     assert result.ran == ["validate"]
+    assert "two_sample_auc" in read_state(root)["stages"]["validate"]["summary"]
     assert list(read_state(root)["stages"]["validate"]["inputs"]) == ["data", "synthetic-filtered", "audit",
                                                                       "external_test:site-b"]
     metrics = json.loads((root / "validation" / "metrics.json").read_text())

@@ -142,7 +142,8 @@ def high_frequency(
     all_values = np.log10(np.concatenate(list(values.values())) + 1e-12)
     edges = np.linspace(all_values.min(), all_values.max() + 1e-9, 41)
     return {
-        "measure": "variance of the 4-neighbour Laplacian, pixels in [0, 1], class-weighted mean",
+        "measure": "variance of the 4-neighbour Laplacian per image (pixels in [0, 1]), mean per class weighted "
+                   "by the real training set's class mix",
         "mean": {name: interval(draws[name], means[name]).as_dict() for name in sets},
         "ratio_to_real_train": {name: interval(draws[name] / draws["real_train"],
                                                means[name] / means["real_train"]).as_dict() for name in queries},

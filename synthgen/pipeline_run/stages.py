@@ -217,7 +217,10 @@ def _validate(ctx: StageContext) -> dict:
                       low_data=c.low_data, bootstrap=c.bootstrap, min_per_class=c.min_per_class,
                       external_tests=c.external_test, progress=ctx.progress)
     ratio = result.metrics["utility"].get("tstr_trtr_auc_ratio") or {}
+    two_sample = result.metrics["two_sample"]
     return {"tstr_trtr_auc_ratio": ratio.get("value"), "ci_low": ratio.get("low"), "ci_high": ratio.get("high"),
+            "two_sample_auc": (two_sample["real_vs_synthetic"] or {}).get("auc", {}).get("value"),
+            "two_sample_auc_real_vs_real": (two_sample["real_vs_real"] or {}).get("auc", {}).get("value"),
             "verdicts": {k: v["level"] for k, v in result.metrics["verdicts"].items()},
             "report": str(ctx.root / VALIDATION / result.report.name)}
 
