@@ -111,6 +111,8 @@ def test_realism_verdict_is_low_when_a_cnn_tells_the_sets_apart():
     verdict = realism_verdict(realism, obvious)
     assert verdict["level"] == "low" and verdict["fd_level"] == "good" and "LOW REALISM" in verdict["text"]
     assert "AUC 0.99" in verdict["text"]
+    grain = {"ratio_to_real_train": {"synthetic": {"value": 3.1}, "real_test": {"value": 0.98}}}
+    assert "high-frequency energy 3.10× real (real test 0.98×)" in realism_verdict(realism, obvious, grain)["text"]
     close = {"real_vs_synthetic": {"auc": {"value": 0.53, "low": 0.48, "high": 0.58}}, "real_vs_real": reference}
     assert realism_verdict(realism, close)["level"] == "good"
     between = {"real_vs_synthetic": {"auc": {"value": 0.7, "low": 0.65, "high": 0.75}}, "real_vs_real": reference}

@@ -79,7 +79,7 @@ def two_sample_level(two_sample: dict | None) -> str | None:
     return "good" if auc["value"] <= good_up_to else "moderate"
 
 
-def realism_verdict(realism: dict, two_sample: dict | None = None) -> dict:
+def realism_verdict(realism: dict, two_sample: dict | None = None, high_frequency: dict | None = None) -> dict:
     """The worse of two judgements. FD of the synthetic set over the upper end of the real-vs-real
     FD interval (two real samples differ by chance, and a synthetic set within that range is as
     close as real data can show), and the two-sample CNN's AUC (see two_sample_level)."""
@@ -99,6 +99,10 @@ def realism_verdict(realism: dict, two_sample: dict | None = None) -> dict:
     if cnn_level is not None:
         cnn_text = (f"; a CNN tells synthetic from real with AUC {_ci(two_sample['real_vs_synthetic']['auc'])} "
                     f"(real vs real {two_sample['real_vs_real']['auc']['value']:.2f})")
+    if high_frequency:  # shown, not judged: grain and blur already move the two-sample AUC
+        grain = high_frequency["ratio_to_real_train"]
+        cnn_text += (f"; high-frequency energy {grain['synthetic']['value']:.2f}× real "
+                     f"(real test {grain['real_test']['value']:.2f}×)")
     return {"level": level, "fd_ratio": round(ratio, 4), "fd_level": fd_level, "two_sample_level": cnn_level,
             "text": f"FD {synthetic['value']:.3g} vs real-vs-real {reference['value']:.3g} (upper 95 % bound "
                     f"{reference['high'] or reference['value']:.3g}; ratio {ratio:.2f}); "
@@ -125,12 +129,12 @@ def external_utility_text(external: dict) -> str:
 
 
 def verdicts(utility: dict, realism: dict, audit: dict | None, two_sample: dict | None = None,
-             external: dict | None = None) -> dict:
+             external: dict | None = None, high_frequency: dict | None = None) -> dict:
     utility_card = utility_verdict(utility)
     if external and utility_card["level"] != "inconclusive":
         utility_card = {**utility_card, "text": utility_card["text"] + external_utility_text(external)}
     return {
-        "realism": realism_verdict(realism, two_sample),
+        "realism": realism_verdict(realism, two_sample, high_frequency),
         "utility": utility_card,
         "label_fidelity": label_fidelity_verdict(utility),
         "privacy": privacy_verdict(audit),
