@@ -20,6 +20,7 @@ with the synthetic set.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -199,7 +200,8 @@ def external_test_spec(value: str | Path) -> tuple[str, str]:
     return path.name + (f"-{split}" if split else ""), text
 
 
-def load_external_tests(values, data: ValidationData, min_per_class: int = DEFAULT_MIN_PER_CLASS) -> list[ExternalTest]:
+def load_external_tests(values: Sequence[str | Path], data: ValidationData,
+                        min_per_class: int = DEFAULT_MIN_PER_CLASS) -> list[ExternalTest]:
     """Choose, check and load every external test set against the loaded validation data."""
     tests, names = [], set()
     for value in values:
