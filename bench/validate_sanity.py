@@ -89,6 +89,9 @@ def main() -> None:
             "FD_real_vs_real": realism["real_test"]["fd"],
             "precision": realism["synthetic"]["precision"],
             "coverage": realism["synthetic"]["coverage"],
+            "two_sample_auc": (m["two_sample"]["real_vs_synthetic"] or {}).get("auc"),
+            "two_sample_auc_real_vs_real": (m["two_sample"]["real_vs_real"] or {}).get("auc"),
+            "laplacian_ratio": m["high_frequency"]["ratio_to_real_train"]["synthetic"],
             "verdicts": {k: v["level"] for k, v in m["verdicts"].items()},
             "wall_s": m["timings"]["total_s"],
         })

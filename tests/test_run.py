@@ -12,7 +12,8 @@ from synthgen.errors import SynthgenError
 from synthgen.pipeline_run import load_run_config, run
 from synthgen.pipeline_run.state import tree_sha256
 from cli_helpers import assert_clean_error, run_cli
-from run_fixtures import OUTPUT_FOLDERS, differing_images, image_bytes, leftovers, read_state, write_run_config
+from run_fixtures import (OUTPUT_FOLDERS, TINY_RUN, differing_images, image_bytes, leftovers, read_state,
+                          write_run_config)
 
 STAGES = ["prepare", "train", "sample", "audit", "validate", "export"]
 
@@ -126,6 +127,26 @@ def test_config_change_reruns_that_stage_and_everything_downstream(finished, tmp
     assert len(list((root / "export" / "dicom" / "images").glob("*.dcm"))) == kept
     assert stages["export"]["inputs"]["synthetic-filtered"] == tree_sha256(root / "synthetic-filtered")
     assert leftovers(root) == []
+
+
+def test_external_test_sets_in_the_validate_section_rerun_validate_and_are_reported(finished, tmp_path):
+    root = _copy(finished, tmp_path)
+    shutil.copytree(root / "data", tmp_path / "site-b")  # its test split: real images training never saw
+    validate = {**TINY_RUN["validate"], "external_test": [f"site-b={tmp_path / 'site-b'}:test"]}
+    result = run(write_run_config(tmp_path / "external.yaml", validate=validate), root, progress=False)
+    assert result.ran == ["validate"]
+    assert "two_sample_auc" in read_state(root)["stages"]["validate"]["summary"]
+    assert list(read_state(root)["stages"]["validate"]["inputs"]) == ["data", "synthetic-filtered", "audit",
+                                                                      "external_test:site-b"]
+    metrics = json.loads((root / "validation" / "metrics.json").read_text())
+    external = metrics["external_tests"]["site-b"]
+    assert external["data"]["split"] == "test"
+    assert external["data"]["images"] == metrics["data"]["real_test"]["images"]
+    same_pool = metrics["utility"]["regimes"]["TSTR"]["metrics"]["auc_macro"]
+    assert external["utility"]["regimes"]["TSTR"]["metrics"]["auc_macro"]["value"] == same_pool["value"]
+    missing = write_run_config(tmp_path / "missing.yaml", validate={"external_test": [str(tmp_path / "absent")]})
+    with pytest.raises(SynthgenError, match="validate.external_test .*absent does not exist"):
+        run(missing, root, progress=False)
 
 
 def test_modified_output_is_remade_and_only_its_stage_runs(finished, tmp_path):

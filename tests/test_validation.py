@@ -13,7 +13,7 @@ from test_validation_fixtures import audit_folder, run_folder, toy_set
 
 from synthgen.errors import SynthgenError
 from validation.audit_summary import read_audit
-from validation.data import load_validation_data, split_argument
+from validation.data import external_test_spec, load_external_tests, load_validation_data, split_argument
 from validation.features import load_torchscript_encoder
 from validation.generator_run import read_training_curves
 
@@ -119,6 +119,39 @@ def test_cli_refuses_bad_options_and_missing_sets(tmp_path, capsys, sets):
     code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
                                          "--audit", tmp_path), capsys)
     assert_clean_error(code, err, "audit.json is missing")
+
+
+def test_external_test_sets_are_named_checked_and_loaded(tmp_path, sets):
+    site_b = toy_set(tmp_path / "site-b", n=40, seed=6)
+    data = load_validation_data(sets["real"], sets["real"], sets["synthetic"], min_per_class=5)
+    tests = load_external_tests([site_b, f"intake={site_b}:test"], data, min_per_class=5)
+    assert [(t.name, len(t.images)) for t in tests] == [("site-b", 40), ("intake", 13)]
+    assert np.array_equal(tests[0].labels, np.arange(40) % 2) and tests[0].images.dtype == np.float32
+    assert external_test_spec(f"{site_b}:val") == ("site-b-val", f"{site_b}:val")
+    with pytest.raises(SynthgenError, match="'site-b' is used twice"):
+        load_external_tests([site_b, site_b], data, min_per_class=5)
+
+
+def test_cli_refuses_an_external_test_set_with_other_classes_or_size(tmp_path, capsys, sets):
+    other_classes = toy_set(tmp_path / "other-classes", n=40, seed=7, classes=["normal", "pneumonia"])
+    code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
+                                         "--external-test", other_classes), capsys)
+    assert_clean_error(code, err, "class names differ", "--external-test", "other-classes", "same classes")
+    other_size = toy_set(tmp_path / "other-size", n=40, seed=7, size=8)
+    code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
+                                         "--external-test", f"b={other_size}"), capsys)
+    assert_clean_error(code, err, "image sizes differ", f"--external-test {other_size} 8²", "synthgen prepare --size")
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_refuses_an_external_test_set_sharing_patients_or_images_with_training(tmp_path, capsys, sets):
+    same_patients = toy_set(tmp_path / "same-patients", n=90, seed=5, patient_prefix="P000")
+    code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
+                                         "--external-test", same_patients), capsys)
+    assert_clean_error(code, err, "--external-test", "same-patients", "shares 60 patient(s)", "patient-level splits")
+    code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
+                                         "--external-test", f"{sets['real']}:train"), capsys)
+    assert_clean_error(code, err, "--external-test", "shares 60 image(s)", "use disjoint sets")
 
 
 class ScaledMean(torch.nn.Module):

@@ -11,12 +11,14 @@ import numpy as np
 from synthgen.imageset import ImageSetWriter
 from validation.classifier import Recipe
 from validation.realism import RealismOptions
+from validation.two_sample import TwoSampleOptions
 
 TOY_CLASSES = ["dark", "bright"]
 TINY_RECIPE = Recipe(width=4, steps=30, batch_size=32, learning_rate=0.01)
 TINY_REALISM = RealismOptions(resamples=10)
-TINY_OPTIONS = {"recipe": TINY_RECIPE, "realism": TINY_REALISM, "bootstrap": 100, "diversity_pairs": 20,
-                "min_per_class": 5, "progress": False}
+TINY_TWO_SAMPLE = TwoSampleOptions(steps=60, width=4, batch_size=32, learning_rate=0.01)
+TINY_OPTIONS = {"recipe": TINY_RECIPE, "realism": TINY_REALISM, "two_sample": TINY_TWO_SAMPLE, "bootstrap": 100,
+                "diversity_pairs": 20, "min_per_class": 5, "progress": False}
 
 
 def toy_image(rng: np.random.Generator, label: int, size: int) -> np.ndarray:

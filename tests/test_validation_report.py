@@ -27,7 +27,9 @@ def good_run(tmp_path_factory):
     run = run_folder(root / "generator-run")
     synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance={"run": str(run)})
     audit = audit_folder(root / "audit")
-    result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,), **TINY_OPTIONS)
+    site_b = toy_set(root / "site-b", n=60, seed=5)
+    result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,),
+                      external_tests=[site_b], **TINY_OPTIONS)
     return result
 
 
@@ -70,12 +72,46 @@ def test_realism_and_pixel_statistics_have_a_real_reference(good_run):
     assert good_run.metrics["training_curves"]["xs"][:2] == [10, 20]
 
 
+def test_a_disjoint_real_sample_passes_the_two_sample_test_and_matches_real_grain(good_run):
+    metrics = good_run.metrics
+    two_sample = metrics["two_sample"]
+    assert two_sample["images_per_half"] == sum(two_sample["per_class"]) >= 20
+    for test in ("real_vs_synthetic", "real_vs_real"):
+        auc = two_sample[test]["auc"]
+        assert 0 <= auc["low"] <= auc["value"] <= auc["high"] <= 1 and abs(auc["value"] - 0.5) < 0.25, test
+    shown = two_sample["most_synthetic"]
+    assert len(shown) == 10 and all(0 <= row["manifest_row"] < 100 for row in shown)
+    probabilities = [row["probability_synthetic"] for row in shown]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert metrics["verdicts"]["realism"]["two_sample_level"] in ("good", "moderate")
+    ratio = metrics["high_frequency"]["ratio_to_real_train"]
+    assert 0.8 < ratio["synthetic"]["value"] < 1.25 and 0.8 < ratio["real_test"]["value"] < 1.25
+
+
+def test_every_regime_tested_on_real_is_scored_on_each_external_set(good_run):
+    external = good_run.metrics["external_tests"]
+    assert list(external) == ["site-b"]
+    assert external["site-b"]["data"]["images"] == 60 and external["site-b"]["data"]["split"] is None
+    utility = external["site-b"]["utility"]
+    assert list(utility["regimes"]) == [name for name in EXPECTED_REGIMES if name != "TRTS"]
+    same_pool = good_run.metrics["utility"]["regimes"]
+    for name, regime in utility["regimes"].items():
+        assert regime["test_images"] == 60 and regime["train_images"] == same_pool[name]["train_images"]
+        assert len(regime["per_seed"]["auc_macro"]) == 2
+    assert utility["regimes"]["TRTR"]["metrics"]["auc_macro"]["value"] > 0.9
+    assert utility["tstr_trtr_auc_ratio"]["value"] > 0.9 and utility["trts_trtr_auc_ratio"] is None
+    assert "site-b" in good_run.metrics["verdicts"]["utility"]["text"]
+    html = good_run.report.read_text()
+    assert "<h3>External test sets</h3>" in html and "site-b macro ROC-AUC" in html
+
+
 def test_report_is_self_contained_with_every_section(good_run):
     html = good_run.report.read_text()
     for section in ("verdict", "data", "samples", "downstream", "realism", "privacy", "training", "method"):
         assert f'<section id="{section}">' in html, section
-    # 2 class grids, regime bars, ROC, histograms, training curve, audit montage
-    assert html.count('src="data:image/png;base64,') == 7
+    # 2 class grids, regime bars, ROC, histograms, training curve, audit montage, most-synthetic montage,
+    # Laplacian variance distribution
+    assert html.count('src="data:image/png;base64,') == 9
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "0.05" in html and "pixels_distance" in html  # the closest audit pair is listed
 
@@ -119,7 +155,7 @@ def test_report_renders_in_headless_chromium(good_run, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check is not None, "the page's load handler did not run"
-    assert check.group(1) == "images=7 broken=0 tables=8 errors=0"
+    assert check.group(1) == "images=9 broken=0 tables=11 errors=0"
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)

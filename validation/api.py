@@ -26,12 +26,13 @@ from synthgen.progress import progress_bar
 from validation import image_statistics
 from validation.audit_summary import read_audit
 from validation.classifier import Recipe
-from validation.data import DEFAULT_MIN_PER_CLASS, load_validation_data
+from validation.data import DEFAULT_MIN_PER_CLASS, ExternalTest, load_external_tests, load_validation_data
 from validation.features import Encoder, classifier_encoder, load_torchscript_encoder
 from validation.generator_run import read_training_curves
 from validation.realism import RealismOptions, feature_realism
 from validation.regimes import DEFAULT_LOW_DATA, plan_regimes, run_regimes, training_steps
 from validation.report import render_report
+from validation.two_sample import TwoSampleOptions, TwoSampleResult, two_sample_test
 from validation.utility import summarize_regimes
 from validation.verdict import THRESHOLDS, verdicts
 
@@ -65,13 +66,17 @@ def validate(
     realism: RealismOptions | None = None,
     diversity_pairs: int = 200,
     min_per_class: int = DEFAULT_MIN_PER_CLASS,
+    external_tests: Sequence[str | Path] = (),
+    two_sample: TwoSampleOptions | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> ValidationResult:
     """Validate `synthetic` against `real_train`/`real_test` (see validation.data for how rows are
-    chosen); train `seeds` classifiers per regime (seeds seed, seed+1, ...)."""
+    chosen); train `seeds` classifiers per regime (seeds seed, seed+1, ...). `external_tests`:
+    `[NAME=]SET[:SPLIT]` real test sets every regime is also scored on."""
     recipe = recipe or Recipe()
     realism = realism or RealismOptions()
+    two_sample = two_sample or TwoSampleOptions()
     if seeds < 1:
         raise SynthgenError(f"--seeds must be at least 1 (3 or more for a seed spread), got {seeds}")
     if bootstrap < 100:
@@ -87,14 +92,18 @@ def validate(
     started = clock = time.perf_counter()
 
     data = load_validation_data(real_train, real_test, synthetic, min_per_class)
+    externals = load_external_tests(external_tests, data, min_per_class)
     if user_encoder is not None:  # fail on a broken encoder before minutes of training
         user_encoder.embed(data.test_images[:2])
     timings["load_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     seed_list = [seed + i for i in range(seeds)]
     with progress_bar(training_steps(regimes, seed_list, recipe), "downstream classifiers", "steps", progress) as step:
-        results, trtr_model = run_regimes(data, regimes, recipe, seed_list, step)
+        runs = run_regimes(data, regimes, recipe, seed_list, step,
+                           {test.name: (test.images, test.labels) for test in externals})
+    results, trtr_model = runs.results, runs.encoder_model
     utility = summarize_regimes(results, data.classes, bootstrap, seed)
+    external = _external_summaries(externals, runs.external, data.classes, bootstrap, seed)
     timings["downstream_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     chosen = user_encoder or classifier_encoder(
@@ -107,12 +116,18 @@ def validate(
 
     sets = {"real_train": (data.train_images, data.train_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)}
     diversity = image_statistics.diversity(sets, data.classes, diversity_pairs, realism.resamples, seed)
-    intensity = image_statistics.intensity(
-        (data.train_images, data.train_labels),
-        {"real_test": (data.test_images, data.test_labels), "synthetic": (data.synthetic_images, data.synthetic_labels)},
-        data.classes, bootstrap, seed,
-    )
-    timings["image_statistics_s"] = time.perf_counter() - clock
+    queries = {"real_test": (data.test_images, data.test_labels),
+               "synthetic": (data.synthetic_images, data.synthetic_labels)}
+    intensity = image_statistics.intensity(sets["real_train"], queries, data.classes, bootstrap, seed)
+    high_frequency = image_statistics.high_frequency(sets["real_train"], queries, data.classes, realism.resamples, seed)
+    timings["image_statistics_s"], clock = time.perf_counter() - clock, time.perf_counter()
+
+    with progress_bar(2 * two_sample.steps, "two-sample test (real vs synthetic, real vs real)", "steps",
+                      progress) as step:
+        cnn = two_sample_test((data.train_images, data.train_labels, data.real_train.column("patient_id")),
+                              (data.synthetic_images, data.synthetic_labels), len(data.classes), two_sample,
+                              bootstrap, seed, step)
+    timings["two_sample_s"] = time.perf_counter() - clock
 
     metrics = {
         "synthgen_version": __version__,
@@ -123,21 +138,25 @@ def validate(
         "options": {"bootstrap": bootstrap, "low_data": list(low_data), "realism_resamples": realism.resamples,
                     "realism_k": realism.k, "realism_max_reference": realism.max_reference,
                     "realism_max_query": realism.max_query, "diversity_pairs": diversity_pairs,
-                    "min_per_class": min_per_class},
+                    "min_per_class": min_per_class, "two_sample": asdict(two_sample)},
         "encoder": chosen.description,
         "utility": utility,
         "realism": feature_metrics,
         "diversity": diversity,
         "intensity": intensity,
+        "high_frequency": high_frequency,
+        "two_sample": {**cnn.summary, "most_synthetic": _most_synthetic_rows(cnn, data)},
+        "external_tests": external,
         "audit": audit_summary,
         "training_curves": read_training_curves(data.synthetic.image_set.info.get("provenance"),
                                                 data.synthetic.image_set.root),
         "thresholds": THRESHOLDS,
         "warnings": _warnings(data),
     }
-    metrics["verdicts"] = verdicts(utility, feature_metrics, audit_summary)
+    metrics["verdicts"] = verdicts(utility, feature_metrics, audit_summary, metrics["two_sample"], external,
+                                   high_frequency)
     clock = time.perf_counter()
-    html = render_report(metrics, data, results, seed)
+    html = render_report(metrics, data, results, seed, data.synthetic_images[cnn.most_synthetic])
     timings["report_s"] = time.perf_counter() - clock
     metrics["timings"] = {k: round(v, 2) for k, v in {**timings, "total_s": time.perf_counter() - started}.items()}
     with staged_folder(out, overwrite) as stage:
@@ -159,6 +178,24 @@ def json_safe(value):
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def _external_summaries(externals: list[ExternalTest], results: dict, classes: list[str], bootstrap: int,
+                        seed: int) -> dict:
+    """{name: {"data": the set's summary, "utility": regimes scored on it}} (same structure as `utility`)."""
+    return {t.name: {"data": t.selection.summary(classes),
+                     "utility": summarize_regimes(results[t.name], classes, bootstrap, seed)} for t in externals}
+
+
+def _most_synthetic_rows(cnn: TwoSampleResult, data) -> list[dict]:
+    """The synthetic images the two-sample CNN was surest about, as manifest rows of the synthetic set."""
+    rows = data.synthetic.image_set.rows
+    out = []
+    for position, probability in zip(cnn.most_synthetic, cnn.most_synthetic_probability):
+        row = int(data.synthetic.indices[position])
+        out.append({"manifest_row": row, "image_id": rows[row]["image_id"], "path": rows[row]["path"],
+                    "probability_synthetic": round(float(probability), 6)})
+    return out
 
 
 def _embed_all(encoder: Encoder, data, batch_size: int, progress: bool):

@@ -24,6 +24,9 @@ def _fractions(value: str) -> tuple[float, ...]:
 @click.option("--real-test", required=True, metavar="SET[:SPLIT]", help="Real image set every score is measured on.")
 @click.option("--synthetic", required=True, metavar="SET[:SPLIT]", help="The image set to validate (every row).")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Folder for report.html and metrics.json.")
+@click.option("--external-test", "external_tests", multiple=True, metavar="[NAME=]SET[:SPLIT]",
+              help="Repeatable: a real test set from another site or intake (prepared like the data); every "
+                   "regime is also scored on it.")
 @click.option("--audit", type=click.Path(path_type=Path), help="Output folder of `synthgen audit` (privacy verdict).")
 @click.option("--seeds", default=3, show_default=True, help="Classifiers trained per regime (seeds --seed, --seed+1, …).")
 @click.option("--seed", default=0, show_default=True, help="First seed (training, subsets, bootstrap).")
@@ -40,15 +43,18 @@ def _fractions(value: str) -> tuple[float, ...]:
 @click.option("--threads", type=int, help="Torch CPU threads (default: torch's choice; 1 is faster on busy cores).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
-def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str, out: Path, audit: Path | None,
+def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str, out: Path,
+             external_tests: tuple[str, ...], audit: Path | None,
              seeds: int, seed: int, network: str, width: int, steps: int, batch_size: int, encoder: Path | None,
              low_data: str, bootstrap: int, min_per_class: int, threads: int | None, overwrite: bool) -> None:
     """Judge a synthetic image set: realism, downstream utility, label fidelity, privacy.
 
     Trains the same MONAI classifier on real, synthetic, real + synthetic and 10 %/25 % of real
     (with and without synthetic) images, tests on real (and the real-trained model on synthetic),
-    measures FD/KID/precision/recall/density/coverage against a real-vs-real reference, and writes
-    one self-contained report.html plus metrics.json. The headline is the TSTR/TRTR AUC ratio.
+    measures FD/KID/precision/recall/density/coverage against a real-vs-real reference, runs a
+    classifier two-sample test (can a small CNN tell synthetic from real? real vs real beside it),
+    compares high-frequency energy (Laplacian variance), and writes one self-contained report.html
+    plus metrics.json. The headline is the TSTR/TRTR AUC ratio.
 
     \b
     How rows are chosen:
@@ -57,8 +63,9 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
                              its train split for real-train; its test split (val if it has
                              no test rows) for real-test
       different SETs         every row of each; --synthetic always uses every row
-    Refused: different class names or image sizes, a real test set sharing an image (sha256)
-    or a patient (patient_id) with real train, synthetic images identical to real test ones.
+    --external-test sets use every row (or SPLIT); named NAME or after their folder.
+    Refused: different class names or image sizes, a real or external test set sharing an image
+    (sha256) or a patient (patient_id) with real train, synthetic images identical to test ones.
 
     \b
     Examples:
@@ -66,6 +73,8 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
           --synthetic runs/k64-synthetic --audit runs/k64-audit --out runs/k64-validation
       synthgen validate --real-train data/pm32:train --real-test data/pm32:test \\
           --synthetic data/pm32:val --seeds 3 --out runs/pm32-sanity
+      synthgen validate --real-train runs/k64 --real-test runs/k64 --synthetic runs/k64-synthetic \\
+          --external-test site-b=data/site-b --external-test data/intake-2025:test --out runs/k64-val
     """
     import torch
 
@@ -81,6 +90,7 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
         real_train, real_test, synthetic, out, audit=audit, seeds=seeds, seed=seed,
         recipe=Recipe(network=network, width=width, steps=steps, batch_size=batch_size),
         encoder=encoder, low_data=_fractions(low_data), bootstrap=bootstrap, min_per_class=min_per_class,
+        external_tests=external_tests,
         overwrite=overwrite, progress=ctx.obj["progress"] if ctx.obj else True,
     )
     verdicts = result.metrics["verdicts"]

@@ -10,11 +10,17 @@ How rows are chosen for each role (also in `synthgen validate --help`):
 A comparison is fair only when the sets share their class names and image size, and the real test
 set shares no image (sha256) and no patient (patient_id) with the real training set, and no image
 with the synthetic set. Anything else is refused with a SynthgenError naming both sides.
+
+External test sets (`--external-test [NAME=]SET[:SPLIT]`, repeatable): real images from other sites
+or intakes, prepared like the data, every row (or SPLIT). Each is checked like the real test set:
+same classes and image size as real train, no image or patient shared with it, no image shared
+with the synthetic set.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +31,7 @@ from synthgen.imageset import SPLITS, ImageSet
 
 log = logging.getLogger(__name__)
 
-ROLES = ("real-train", "real-test", "synthetic")
+ROLES = ("real-train", "real-test", "synthetic", "external-test")
 DEFAULT_MIN_PER_CLASS = 10  # fewer test images per class make ROC-AUC and its CI meaningless
 
 
@@ -174,6 +180,46 @@ def load_validation_data(
     )
 
 
+@dataclass(frozen=True)
+class ExternalTest:
+    """One checked external test set: its name in the report, its rows, pixels and labels."""
+
+    name: str
+    selection: Selection
+    images: np.ndarray
+    labels: np.ndarray
+
+
+def external_test_spec(value: str | Path) -> tuple[str, str]:
+    """`[NAME=]SET[:SPLIT]` -> (name, `SET[:SPLIT]`); the name defaults to the set's folder name."""
+    text = str(value)
+    name, sep, rest = text.partition("=")
+    if sep and name and "/" not in name and not Path(text).exists():
+        return name, rest
+    path, split = split_argument(text)
+    return path.name + (f"-{split}" if split else ""), text
+
+
+def load_external_tests(values: Sequence[str | Path], data: ValidationData,
+                        min_per_class: int = DEFAULT_MIN_PER_CLASS) -> list[ExternalTest]:
+    """Choose, check and load every external test set against the loaded validation data."""
+    tests, names = [], set()
+    for value in values:
+        name, where = external_test_spec(value)
+        if name in names:
+            raise SynthgenError(f"--external-test {value}: the name {name!r} is used twice; "
+                                "name each set (NAME=SET)")
+        names.add(name)
+        selection = select(where, "external-test")
+        check_same_classes(data.real_train, selection)
+        check_same_size(data.real_train, selection)
+        check_no_overlap(data.real_train, selection)
+        check_no_image_overlap(data.synthetic, selection)
+        check_enough_per_class(selection, data.classes, min_per_class)
+        tests.append(ExternalTest(name, selection, selection.pixels(), selection.labels(data.classes)))
+    return tests
+
+
 def _same_folder(a: str | Path, b: str | Path) -> bool:
     (path_a, split_a), (path_b, split_b) = split_argument(a), split_argument(b)
     return split_a is None and split_b is None and path_a.resolve() == path_b.resolve()
@@ -191,9 +237,9 @@ def check_same_classes(*selections: Selection) -> None:
 
 
 def check_same_size(*selections: Selection) -> None:
-    sizes = {s.role: s.image_set.image_size for s in selections}
-    if len(set(sizes.values())) > 1:
-        listed = ", ".join(f"{role} {size}²" for role, size in sizes.items())
+    sizes = {s.image_set.image_size for s in selections}
+    if len(sizes) > 1:
+        listed = ", ".join(f"--{s.role} {s.image_set.root} {s.image_set.image_size}²" for s in selections)
         raise SynthgenError(
             f"image sizes differ ({listed}); re-create the sets at one size (synthgen prepare --size N)"
         )
@@ -204,13 +250,13 @@ def check_no_overlap(train: Selection, test: Selection) -> None:
     shared_images = sorted(set(train.column("sha256")) & set(test.column("sha256")))
     if shared_images:
         raise SynthgenError(
-            f"--real-test {test.label} shares {len(shared_images)} image(s) with --real-train "
+            f"--{test.role} {test.label} shares {len(shared_images)} image(s) with --real-train "
             f"{train.label} (same sha256, e.g. {shared_images[0][:12]}…); use disjoint sets or splits"
         )
     shared_patients = sorted(set(train.column("patient_id")) & set(test.column("patient_id")))
     if shared_patients:
         raise SynthgenError(
-            f"--real-test {test.label} shares {len(shared_patients)} patient(s) with --real-train "
+            f"--{test.role} {test.label} shares {len(shared_patients)} patient(s) with --real-train "
             f"{train.label} (e.g. {shared_patients[0]}); use patient-level splits (synthgen prepare)"
         )
 
@@ -220,7 +266,7 @@ def check_no_image_overlap(synthetic: Selection, test: Selection) -> None:
     shared = sorted(set(synthetic.column("sha256")) & set(test.column("sha256")))
     if shared:
         raise SynthgenError(
-            f"--synthetic {synthetic.label} contains {len(shared)} image(s) of --real-test {test.label} "
+            f"--synthetic {synthetic.label} contains {len(shared)} image(s) of --{test.role} {test.label} "
             f"(same sha256, e.g. {shared[0][:12]}…); a model trained on them would be tested on its training data"
         )
 

@@ -104,3 +104,27 @@ def training_curve_figure(curves: dict) -> str:
     axis.legend(fontsize=8)
     figure.tight_layout()
     return to_base64_png(figure)
+
+
+def most_synthetic_figure(images: np.ndarray, probabilities: list[float]) -> str:
+    """The held-out synthetic images the two-sample CNN was surest about, with its P(synthetic)."""
+    figure, axes = plt.subplots(1, len(images), figsize=(1.3 * len(images), 1.7), squeeze=False)
+    for axis, image, probability in zip(axes[0], images, probabilities):
+        axis.imshow(image, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+        axis.set_title(f"{probability:.3f}" if probability < 0.999 else f"1−{1 - probability:.0e}", fontsize=8)
+        axis.axis("off")
+    return to_base64_png(figure)
+
+
+def laplacian_figure(histogram: dict) -> str:
+    """Distribution of log10 Laplacian variance per image: real train, real test, synthetic."""
+    edges = np.array(histogram["edges"])
+    centers = (edges[:-1] + edges[1:]) / 2
+    figure, axis = plt.subplots(figsize=(5, 3))
+    for set_name, shares in histogram.items():
+        if set_name != "edges":
+            axis.plot(centers, shares, color=SET_COLORS.get(set_name), label=SET_NAMES.get(set_name, set_name))
+    axis.set(xlabel="log10 variance of the Laplacian (per image)", ylabel="share of images")
+    axis.legend(fontsize=8)
+    figure.tight_layout()
+    return to_base64_png(figure)

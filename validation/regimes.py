@@ -9,6 +9,8 @@
 
 Every regime uses the same recipe and, for a given seed, the same network initialisation and
 the same low-data subset, so regimes differ only in their training images (a paired design).
+Every regime tested on real images is also tested, with the same trained models, on each
+external test set (other sites or intakes), beside the same-pool test split.
 """
 
 from __future__ import annotations
@@ -92,17 +94,36 @@ def training_steps(regimes: list[Regime], seeds: list[int], recipe: Recipe) -> i
     return sum(recipe.steps for r in regimes if r.reuses is None) * len(seeds)
 
 
+@dataclass
+class RegimeRuns:
+    results: dict[str, RegimeResult]  # tested on the same-pool real test split (TRTS: on synthetic)
+    external: dict[str, dict[str, RegimeResult]]  # {external test set: {regime tested on real: result}}
+    encoder_model: nn.Module  # the first seed's TRTR model (real train only): the default encoder
+
+
+def _add_probs(results: dict[str, RegimeResult], regime: Regime, model: nn.Module, test: tuple, recipe: Recipe,
+               train_size: int) -> None:
+    images, labels = test
+    result = results.setdefault(regime.name, RegimeResult(regime, np.empty((0,)), labels))
+    probs = predict(model, images, recipe.eval_batch_size)[None]
+    result.probs = probs if result.probs.size == 0 else np.concatenate([result.probs, probs])
+    result.train_sizes.append(train_size)
+
+
 def run_regimes(
     data: ValidationData,
     regimes: list[Regime],
     recipe: Recipe,
     seeds: list[int],
     on_step: Callable[[int], None] | None = None,
-) -> tuple[dict[str, RegimeResult], nn.Module]:
-    """Train and evaluate every regime for every seed; also return the first seed's TRTR model
-    (trained on the real training set only: the default feature encoder for realism metrics)."""
+    external: dict[str, tuple[np.ndarray, np.ndarray]] | None = None,
+) -> RegimeRuns:
+    """Train and evaluate every regime for every seed, on the test split and on each `external`
+    {name: (images, labels)} test set."""
     n_classes = len(data.classes)
+    external = external or {}
     results: dict[str, RegimeResult] = {}
+    external_results: dict[str, dict[str, RegimeResult]] = {name: {} for name in external}
     encoder_model: nn.Module | None = None
     for seed in seeds:
         models: dict[str, nn.Module] = {}
@@ -114,16 +135,14 @@ def run_regimes(
                 log.info("training %s (seed %d) on %d images", regime.name, seed, len(x))
                 model, size = train_classifier(x, y, n_classes, recipe, seed, on_step), len(x)
                 models[regime.name] = model
-            test_x, test_y = (
-                (data.test_images, data.test_labels)
-                if regime.test_on == "real"
-                else (data.synthetic_images, data.synthetic_labels)
-            )
-            result = results.setdefault(regime.name, RegimeResult(regime, np.empty((0,)), test_y))
-            probs = predict(model, test_x, recipe.eval_batch_size)[None]
-            result.probs = probs if result.probs.size == 0 else np.concatenate([result.probs, probs])
-            result.train_sizes.append(size if size is not None else len(data.train_images))
+            size = size if size is not None else len(data.train_images)
+            on_real = regime.test_on == "real"
+            test = (data.test_images, data.test_labels) if on_real else (data.synthetic_images, data.synthetic_labels)
+            _add_probs(results, regime, model, test, recipe, size)
+            for name, external_test in external.items():
+                if on_real:
+                    _add_probs(external_results[name], regime, model, external_test, recipe, size)
         if encoder_model is None:
             encoder_model = models["TRTR"]
     assert encoder_model is not None
-    return results, encoder_model
+    return RegimeRuns(results, external_results, encoder_model)

@@ -59,7 +59,9 @@ def roc_inputs(results: dict[str, RegimeResult]) -> dict:
     return {name: (r.probs.mean(axis=0), r.labels) for name, r in results.items()}
 
 
-def render_report(metrics: dict, data: ValidationData, results: dict[str, RegimeResult], seed: int) -> str:
+def render_report(metrics: dict, data: ValidationData, results: dict[str, RegimeResult], seed: int,
+                  most_synthetic: np.ndarray) -> str:
+    """`most_synthetic`: pixels of the images listed in metrics["two_sample"]["most_synthetic"]."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined
     )
@@ -71,6 +73,10 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         "roc": figures.roc_figure(roc_inputs(results), data.classes),
         "histograms": figures.histogram_figure(metrics["intensity"]["histograms"], metrics["intensity"]["bins"]),
         "training": figures.training_curve_figure(training) if training else None,
+        "laplacian": figures.laplacian_figure(metrics["high_frequency"]["log10_histogram"]),
+        "most_synthetic": figures.most_synthetic_figure(
+            most_synthetic, [row["probability_synthetic"] for row in metrics["two_sample"]["most_synthetic"]]
+        ) if len(most_synthetic) else None,
     }
     montages = [base64.b64encode(Path(p).read_bytes()).decode("ascii") for p in (audit or {}).get("montages", [])]
     space_columns = sorted({k for row in (audit or {}).get("spaces", []) for k in row}, key=lambda k: (k != "name", k))
@@ -93,6 +99,9 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         encoder=metrics["encoder"],
         diversity=metrics["diversity"],
         intensity=metrics["intensity"],
+        high_frequency=metrics["high_frequency"],
+        two_sample=metrics["two_sample"],
+        external_tests=metrics["external_tests"],
         audit=audit,
         audit_space_columns=space_columns,
         audit_montages=montages,
@@ -100,7 +109,9 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         thresholds_text=(
             f"utility and label fidelity good at an AUC ratio ≥ {thresholds['auc_ratio_good']}, moderate ≥ "
             f"{thresholds['auc_ratio_moderate']}; realism good at an FD ratio (synthetic / upper 95 % bound of real-vs-real) ≤ "
-            f"{thresholds['fd_ratio_good']}, moderate ≤ {thresholds['fd_ratio_moderate']}; ratios are not judged "
+            f"{thresholds['fd_ratio_good']}, moderate ≤ {thresholds['fd_ratio_moderate']}, and by the two-sample CNN: "
+            f"good at an AUC ≤ {thresholds['two_sample_auc_good']} (or ≤ the real-vs-real upper bound), low above "
+            f"{thresholds['two_sample_auc_low']}, the worse of the two counting; ratios are not judged "
             f"when TRTR AUC < {thresholds['trtr_auc_min']}"
         ),
     )

@@ -16,7 +16,13 @@ THRESHOLDS = {
     "fd_ratio_moderate": 3.0,
     # below this TRTR AUC the real task itself is too hard for the ratios to mean much
     "trtr_auc_min": 0.6,
+    # held-out ROC-AUC of the real-vs-synthetic two-sample CNN (real vs real is about 0.5): good at
+    # or below this value or the upper 95 % bound of real vs real, whichever is higher ...
+    "two_sample_auc_good": 0.6,
+    # ... and LOW REALISM above this value (issue 12's target for a realistic set)
+    "two_sample_auc_low": 0.75,
 }
+LEVELS = ("good", "moderate", "low")
 
 
 def _ratio_level(ratio: float) -> str:
@@ -61,21 +67,46 @@ def label_fidelity_verdict(utility: dict) -> dict:
             "text": f"TRTS/TRTR AUC ratio {_ci(ratio)} (TRTS AUC {trts['value']:.3f}): {meaning}"}
 
 
-def realism_verdict(realism: dict) -> dict:
-    """FD of the synthetic set over the upper end of the real-vs-real FD interval: two real samples
-    differ by chance, and a synthetic set within that range is as close as real data can show."""
+def two_sample_level(two_sample: dict | None) -> str | None:
+    """good / moderate / low from the two-sample AUC against the real-vs-real reference; None when
+    the test was skipped."""
+    if not two_sample or not two_sample.get("real_vs_synthetic"):
+        return None
+    auc, reference = two_sample["real_vs_synthetic"]["auc"], two_sample["real_vs_real"]["auc"]
+    if auc["value"] > THRESHOLDS["two_sample_auc_low"]:
+        return "low"
+    good_up_to = max(THRESHOLDS["two_sample_auc_good"], reference["high"] or reference["value"])
+    return "good" if auc["value"] <= good_up_to else "moderate"
+
+
+def realism_verdict(realism: dict, two_sample: dict | None = None, high_frequency: dict | None = None) -> dict:
+    """The worse of two judgements. FD of the synthetic set over the upper end of the real-vs-real
+    FD interval (two real samples differ by chance, and a synthetic set within that range is as
+    close as real data can show), and the two-sample CNN's AUC (see two_sample_level)."""
     synthetic, reference = realism["synthetic"]["fd"], realism["real_test"]["fd"]
     ratio = synthetic["value"] / max(reference["high"] or reference["value"], 1e-12)
-    level = ("good" if ratio <= THRESHOLDS["fd_ratio_good"]
-             else "moderate" if ratio <= THRESHOLDS["fd_ratio_moderate"] else "low")
+    fd_level = ("good" if ratio <= THRESHOLDS["fd_ratio_good"]
+                else "moderate" if ratio <= THRESHOLDS["fd_ratio_moderate"] else "low")
+    cnn_level = two_sample_level(two_sample)
+    level = max(fd_level, cnn_level or fd_level, key=LEVELS.index)
     meaning = {"good": "about as close to the real training images as other real images are",
                "moderate": "noticeably further from real images than another real sample",
-               "low": "LOW REALISM: far from the real images in the encoder's feature space"}[level]
+               "low": "LOW REALISM: far from the real images"
+                      + (" in the encoder's feature space" if fd_level == "low" else "")
+                      + (" and easy for a small CNN to tell apart" if cnn_level == "low" else "")}[level]
     precision, coverage = realism["synthetic"]["precision"], realism["synthetic"]["coverage"]
-    return {"level": level, "fd_ratio": round(ratio, 4),
+    cnn_text = ""
+    if cnn_level is not None:
+        cnn_text = (f"; a CNN tells synthetic from real with AUC {_ci(two_sample['real_vs_synthetic']['auc'])} "
+                    f"(real vs real {two_sample['real_vs_real']['auc']['value']:.2f})")
+    if high_frequency:  # shown, not judged: grain and blur already move the two-sample AUC
+        grain = high_frequency["ratio_to_real_train"]
+        cnn_text += (f"; high-frequency energy {grain['synthetic']['value']:.2f}× real "
+                     f"(real test {grain['real_test']['value']:.2f}×)")
+    return {"level": level, "fd_ratio": round(ratio, 4), "fd_level": fd_level, "two_sample_level": cnn_level,
             "text": f"FD {synthetic['value']:.3g} vs real-vs-real {reference['value']:.3g} (upper 95 % bound "
                     f"{reference['high'] or reference['value']:.3g}; ratio {ratio:.2f}); "
-                    f"precision {precision['value']:.2f}, coverage {coverage['value']:.2f}: {meaning}"}
+                    f"precision {precision['value']:.2f}, coverage {coverage['value']:.2f}{cnn_text}: {meaning}"}
 
 
 def privacy_verdict(audit: dict | None) -> dict:
@@ -90,10 +121,21 @@ def privacy_verdict(audit: dict | None) -> dict:
     return {"level": audit["level"], "text": "; ".join(parts) or "the audit gives no verdict or flagged fraction"}
 
 
-def verdicts(utility: dict, realism: dict, audit: dict | None) -> dict:
+def external_utility_text(external: dict) -> str:
+    """'; on external sets: site-b TSTR/TRTR 0.91 (95 % CI …)' for each external test set."""
+    parts = [f"{name} {_ci(test['utility']['tstr_trtr_auc_ratio'])}" for name, test in external.items()
+             if test["utility"].get("tstr_trtr_auc_ratio")]
+    return f"; TSTR/TRTR on external test sets: {', '.join(parts)}" if parts else ""
+
+
+def verdicts(utility: dict, realism: dict, audit: dict | None, two_sample: dict | None = None,
+             external: dict | None = None, high_frequency: dict | None = None) -> dict:
+    utility_card = utility_verdict(utility)
+    if external and utility_card["level"] != "inconclusive":
+        utility_card = {**utility_card, "text": utility_card["text"] + external_utility_text(external)}
     return {
-        "realism": realism_verdict(realism),
-        "utility": utility_verdict(utility),
+        "realism": realism_verdict(realism, two_sample, high_frequency),
+        "utility": utility_card,
         "label_fidelity": label_fidelity_verdict(utility),
         "privacy": privacy_verdict(audit),
     }

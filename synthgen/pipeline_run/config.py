@@ -5,7 +5,7 @@
     train:    {base: configs/train/demo.yaml, training: {steps: 300}}   # a training config, overridable
     sample:   {n: 400, seed: 0}                                 # or per_class: {normal: 100, ...}
     audit:    {fpr: 0.01, filter: true}
-    validate: {seeds: 3, steps: 400}
+    validate: {seeds: 3, steps: 400, external_test: [site-b=data/site-b]}   # optional external real test sets
     export:   {formats: [dicom], to: null}
 
 Missing keys keep the defaults below; unknown keys and wrong types are errors naming
@@ -127,6 +127,7 @@ class ValidateConfig:
     low_data: tuple[float, ...] = (0.1, 0.25)
     bootstrap: int = 1000
     min_per_class: int = 10
+    external_test: tuple[str, ...] = ()  # `[NAME=]SET[:SPLIT]` real test sets of other sites or intakes
 
 
 @dataclass(frozen=True)

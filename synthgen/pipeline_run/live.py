@@ -72,6 +72,9 @@ def headline(root: Path, records: dict[str, StageRecord]) -> list[tuple[str, str
         interval = (f" (95 % CI {validation['ci_low']:.2f}–{validation['ci_high']:.2f})"
                     if ratio is not None and validation.get("ci_low") is not None else "")
         rows.append(("TSTR/TRTR AUC ratio", f"{ratio:.2f}{interval}" if ratio is not None else "n/a"))
+        if validation.get("two_sample_auc") is not None:
+            rows.append(("real-vs-synthetic AUC", f"{validation['two_sample_auc']:.2f} (a CNN telling them apart; "
+                                                  f"real vs real {validation['two_sample_auc_real_vs_real']:.2f})"))
     if audit:
         rows.append(("flagged by the audit", f"{audit['flagged']} of {audit['synthetic']} "
                                              f"({audit['flagged_fraction']:.1%}), verdict {audit['verdict']}"))

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from synthgen.errors import SynthgenError
 from synthgen.pipeline_run.config import RunConfig
 from synthgen.pipeline_run.dicom_check import check_dicom, dicom_check_text
 
@@ -213,11 +214,30 @@ def _validate(ctx: StageContext) -> dict:
     result = validate(ctx.input(DATA), ctx.input(DATA), ctx.input(synthetic_for_use(ctx.config)), ctx.stage / VALIDATION,
                       audit=ctx.input(AUDIT), seeds=c.seeds, seed=c.seed,
                       recipe=Recipe(network=c.network, width=c.width, steps=c.steps, batch_size=c.batch_size),
-                      low_data=c.low_data, bootstrap=c.bootstrap, min_per_class=c.min_per_class, progress=ctx.progress)
+                      low_data=c.low_data, bootstrap=c.bootstrap, min_per_class=c.min_per_class,
+                      external_tests=c.external_test, progress=ctx.progress)
     ratio = result.metrics["utility"].get("tstr_trtr_auc_ratio") or {}
+    two_sample = result.metrics["two_sample"]
     return {"tstr_trtr_auc_ratio": ratio.get("value"), "ci_low": ratio.get("low"), "ci_high": ratio.get("high"),
+            "two_sample_auc": (two_sample["real_vs_synthetic"] or {}).get("auc", {}).get("value"),
+            "two_sample_auc_real_vs_real": (two_sample["real_vs_real"] or {}).get("auc", {}).get("value"),
             "verdicts": {k: v["level"] for k, v in result.metrics["verdicts"].items()},
             "report": str(ctx.root / VALIDATION / result.report.name)}
+
+
+def _external_validate(config: RunConfig) -> dict[str, Path]:
+    """The external test sets, fingerprinted so that a changed set reruns validate."""
+    from validation.data import external_test_spec, split_argument
+
+    sets = {}
+    for value in config.validate.external_test:
+        name, where = external_test_spec(value)
+        path = split_argument(where)[0]
+        if not path.exists():
+            raise SynthgenError(f"validate.external_test {value}: {path} does not exist; prepare the set with "
+                                "`synthgen prepare` or remove it from the run config")
+        sets[f"external_test:{name}"] = path
+    return sets
 
 
 def _describe_validate(s: dict) -> str:
@@ -273,7 +293,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("sample", lambda c: (SYNTHETIC,), lambda c: (MODEL,), lambda c: {}, _sample, _describe_sample),
     Stage("audit", lambda c: (AUDIT, FILTERED) if c.audit.filter else (AUDIT,), lambda c: (DATA, SYNTHETIC),
           lambda c: {"holdout": Path(c.audit.holdout)} if c.audit.holdout else {}, _audit, _describe_audit),
-    Stage("validate", lambda c: (VALIDATION,), lambda c: (DATA, synthetic_for_use(c), AUDIT), lambda c: {},
+    Stage("validate", lambda c: (VALIDATION,), lambda c: (DATA, synthetic_for_use(c), AUDIT), _external_validate,
           _validate, _describe_validate),
     Stage("export", lambda c: (EXPORT,), lambda c: (synthetic_for_use(c),), lambda c: {}, _export, _describe_export),
 )
