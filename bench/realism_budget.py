@@ -128,12 +128,10 @@ def headline(trained: dict, metrics: dict) -> dict:
            "FD": syn["fd"]["value"], "FD real": ref["fd"]["value"],
            "coverage": syn["coverage"]["value"], "coverage real": ref["coverage"]["value"],
            "precision": syn["precision"]["value"], "TSTR/TRTR": tstr.get("value")}
-    two_sample = metrics.get("two_sample") or {}
-    if two_sample:
-        row["real-vs-syn AUC"] = two_sample.get("synthetic", {}).get("auc", {}).get("value")
-    laplacian = (metrics.get("intensity") or {}).get("laplacian_ratio")
-    if laplacian is not None:
-        row["Laplacian ratio"] = laplacian
+    two_sample = metrics["two_sample"]
+    row["real-vs-syn AUC"] = (two_sample["real_vs_synthetic"] or {}).get("auc", {}).get("value")
+    row["real-vs-real AUC"] = (two_sample["real_vs_real"] or {}).get("auc", {}).get("value")
+    row["Laplacian ratio"] = metrics["high_frequency"]["ratio_to_real_train"]["synthetic"]["value"]
     return row
 
 

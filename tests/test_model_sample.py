@@ -15,7 +15,7 @@ from model_fixtures import tiny_config
 from synthgen.chest_phantom import phantom
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
-from synthgen.model.config import DiffusionConfig, LossWeighting, Prediction
+from synthgen.model.config import DiffusionConfig, LossWeighting, Parametrization, Prediction
 from synthgen.model.diffusion import loss_weights, training_scheduler
 from synthgen.model.labels import LabelSpace, label_prior
 from synthgen.hashing import file_sha256
@@ -24,11 +24,23 @@ from synthgen.model.train import train
 
 
 @pytest.fixture(scope="module")
-def run16(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("sample")
-    data = phantom(root / "data", n=60, size=16, seed=1).root
-    train(data, root / "run", tiny_config(training={"grid_per_class": 0}), progress=False)
-    return root / "run"
+def data16(tmp_path_factory) -> Path:
+    return phantom(tmp_path_factory.mktemp("sample") / "data", n=60, size=16, seed=1).root
+
+
+@pytest.fixture(scope="module")
+def run16(data16) -> Path:
+    """An edm model (the default parametrization)."""
+    train(data16, data16.parent / "run", tiny_config(training={"grid_per_class": 0}), progress=False)
+    return data16.parent / "run"
+
+
+@pytest.fixture(scope="module")
+def run16_vp(data16) -> Path:
+    config = tiny_config(diffusion={"parametrization": "vp"}, training={"grid_per_class": 0},
+                         sampling={"sampler": "ddim"})
+    train(data16, data16.parent / "run-vp", config, progress=False)
+    return data16.parent / "run-vp"
 
 
 def pixels_by_index(image_set: ImageSet) -> dict[int, bytes]:
@@ -42,7 +54,7 @@ def test_sampled_set_is_a_synthetic_image_set_with_provenance(run16, tmp_path):
     model_sha = file_sha256(run16 / "model" / "weights.pt")
     for i, row in enumerate(out.rows):
         assert row["seed"] == str(image_seed(5, i)) and row["model_sha256"] == model_sha
-        assert (row["sampler"], row["steps"], row["guidance"]) == ("ddim", "4", "1.0")
+        assert (row["sampler"], row["steps"], row["guidance"], row["churn"]) == ("heun", "4", "1.0", "0.0")
         assert row["patient_id"] == f"SYN-{i:06d}"
     effusion_rows = [row for row in out.rows if row["label"] == "effusion"]
     assert all(row["finding_effusion"] == "1" for row in effusion_rows)  # findings drawn from the class's combos
@@ -66,9 +78,9 @@ def test_shards_and_single_images_reproduce_the_full_run_exactly(run16, tmp_path
     assert pixels_by_index(other_seed) != expected
 
 
-def test_ddpm_sampler_gives_other_images_and_records_its_settings(run16, tmp_path):
-    ddim = sample(run16, tmp_path / "ddim", n=2, progress=False)
-    ddpm = sample(run16, tmp_path / "ddpm", n=2, sampler="ddpm", guidance=3.0, progress=False)
+def test_ddpm_sampler_gives_other_images_and_records_its_settings(run16_vp, tmp_path):
+    ddim = sample(run16_vp, tmp_path / "ddim", n=2, progress=False)
+    ddpm = sample(run16_vp, tmp_path / "ddpm", n=2, sampler="ddpm", guidance=3.0, progress=False)
     assert (ddpm.rows[0]["sampler"], ddpm.rows[0]["steps"], ddpm.rows[0]["guidance"]) == ("ddpm", "4", "3.0")
     assert pixels_by_index(ddim) != pixels_by_index(ddpm)
 
@@ -85,7 +97,8 @@ def test_classifier_free_guidance_mixes_conditional_and_unconditional_outputs(gu
     from synthgen.model.config import NetworkConfig
     from synthgen.model.pipeline import DiffusionPipeline
 
-    pipeline = DiffusionPipeline(LabelEcho(), NetworkConfig(), DiffusionConfig(), LabelSpace(("a", "b"), ("f",)), 4)
+    config = DiffusionConfig(parametrization=Parametrization.VP)
+    pipeline = DiffusionPipeline(LabelEcho(), NetworkConfig(), config, LabelSpace(("a", "b"), ("f",)), 4)
     conditions = pipeline.labels.encode(np.array([1]), np.array([[1]]))  # two labels on: conditional output 2
     output = pipeline._guided_output(torch.zeros(1, 1, 4, 4), 5, conditions, guidance)
     assert torch.allclose(output, torch.full((1, 1, 4, 4), expected))
@@ -131,6 +144,8 @@ def test_min_snr_weights_golden_values():
         ([], ("--n N", "--per-class")),
         (["--n", "4", "--steps", "0"], ("--steps",)),
         (["--n", "4", "--start", "3", "--count", "5"], ("--start 3", "4 planned")),
+        (["--n", "4", "--sampler", "ddim"], ("'ddim'", "edm", "valid: heun")),
+        (["--n", "4", "--churn", "-1"], ("--churn", "-1")),
     ],
 )
 def test_bad_sample_options_are_one_line_errors(run16, tmp_path, capsys, args, fragments):
@@ -172,7 +187,7 @@ def test_every_sampler_recovers_a_single_point_distribution_exactly(sampler):
     from synthgen.model.diffusion import training_scheduler
     from synthgen.model.pipeline import DiffusionPipeline
 
-    config = DiffusionConfig(timesteps=50)
+    config = DiffusionConfig(parametrization=Parametrization.VP, timesteps=50)
     alphas = training_scheduler(config).alphas_cumprod
     target = 0.25
 
@@ -185,3 +200,10 @@ def test_every_sampler_recovers_a_single_point_distribution_exactly(sampler):
     pipeline = DiffusionPipeline(Oracle(), NetworkConfig(), config, LabelSpace(("a",)), 4)
     images = pipeline(pipeline.labels.encode(np.array([0, 0])), [1, 2], Sampler(sampler), steps=8)
     assert torch.allclose(images, torch.full_like(images, target), atol=1e-3)
+
+
+def test_heun_asked_of_a_vp_model_is_a_one_line_error_naming_the_valid_samplers(run16_vp, tmp_path, capsys):
+    code, _, err = run_cli(["sample", "--run", run16_vp, "--out", tmp_path / "x", "--n", "2", "--sampler", "heun"],
+                           capsys)
+    assert_clean_error(code, err, "'heun'", "vp", "valid: ddim, dpm++, ddpm")
+    assert not (tmp_path / "x").exists()

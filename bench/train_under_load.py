@@ -1,0 +1,83 @@
+"""Training speed on a busy machine: images/s of one training step loop alone and beside CPU hogs,
+for each OpenMP wait policy and torch thread count. Each measurement is a fresh process (OpenMP
+reads its settings once, when torch loads it). Training should slow down in proportion to the
+load (ratio about cores / (cores + hogs) at most), not collapse as spinning threads make it.
+
+    .venv/bin/python bench/train_under_load.py --config configs/train/pneumoniamnist32.yaml --size 32 --hogs 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing
+import os
+import subprocess
+import sys
+import time
+
+STEP_LOOP = """
+import sys, time, torch
+from synthgen.model.config import load_train_config
+from synthgen.model.diffusion import training_loss
+from synthgen.model.network import build_unet
+config = load_train_config(sys.argv[1]); size, steps = int(sys.argv[2]), int(sys.argv[3])
+torch.manual_seed(0)
+unet = build_unet(config.network, 2)
+diffusion = config.diffusion if config.diffusion.sigma_data else type(config.diffusion)(sigma_data=0.5)
+loss_fn = training_loss(unet, diffusion)
+optimizer = torch.optim.AdamW(unet.parameters(), lr=1e-4, fused=True)
+g = torch.Generator().manual_seed(0)
+batch = config.training.batch_size
+images, labels = torch.rand(batch, 1, size, size) * 2 - 1, torch.eye(2)[torch.randint(0, 2, (batch,))]
+def step():
+    loss = loss_fn(images, labels, g); optimizer.zero_grad(); loss.backward(); optimizer.step()
+step()
+start = time.perf_counter()
+for _ in range(steps):
+    step()
+print(steps * batch / (time.perf_counter() - start))
+"""
+
+
+def hog(stop_after: float) -> None:
+    end = time.monotonic() + stop_after
+    while time.monotonic() < end:
+        pass
+
+
+def rate(config: str, size: int, steps: int, threads: int, policy: str | None) -> float:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    env.pop("OMP_WAIT_POLICY", None)
+    if policy:
+        env["OMP_WAIT_POLICY"] = policy
+    out = subprocess.run([sys.executable, "-c", STEP_LOOP, config, str(size), str(steps)], env=env, check=True,
+                         capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="configs/train/pneumoniamnist32.yaml")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy-loop processes for the load")
+    args = parser.parse_args()
+    print(f"| threads | OMP_WAIT_POLICY | alone img/s | beside {args.hogs} busy processes | ratio |")
+    print("|---|---|---|---|---|")
+    for threads in (1, os.cpu_count() or 2):
+        for policy in (None, "PASSIVE"):
+            alone = rate(args.config, args.size, args.steps, threads, policy)
+            hogs = [multiprocessing.Process(target=hog, args=(3600,)) for _ in range(args.hogs)]
+            for h in hogs:
+                h.start()
+            try:
+                loaded = rate(args.config, args.size, args.steps, threads, policy)
+            finally:
+                for h in hogs:
+                    h.terminate()
+            print(f"| {threads} | {policy or 'default (active)'} | {alone:.1f} | {loaded:.1f} | {loaded / alone:.2f} |",
+                  flush=True)
+
+
+if __name__ == "__main__":
+    main()
