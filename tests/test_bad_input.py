@@ -7,7 +7,7 @@
 | truncated / unreadable image           | truncated or corrupt                   |
 | CSV missing a column                   | has no column                          |
 | CSV row pointing at a missing file     | line N: image ... does not exist       |
-| unknown label value                    | are not in --classes                   |
+| unknown label value                    | is not in --classes                    |
 | class with zero images                 | have zero images                       |
 | --size <= 0                            | --size must be                         |
 | output exists and is not empty         | --overwrite                            |

@@ -26,6 +26,7 @@ import yaml
 from synthgen.config import build_dataclass, read_yaml_mapping
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.source_problems import DROP_CHOICES
 
 PHANTOM = "phantom"
 EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
@@ -59,6 +60,9 @@ class PrepareConfig:
     findings: tuple[str, ...] | None = None
     resplit: bool = False
     dedupe: bool = False
+    drop: tuple[str, ...] = ()  # row problems to leave out (synthgen.source_problems.DROP_CHOICES)
+    keep_source_names: bool = False
+    source_map: str | None = None  # default: beside the run folder, RUN.PRIVATE-source-names.csv
     name: str | None = None
     workers: int | None = None
 
@@ -70,6 +74,9 @@ class PrepareConfig:
                 raise ValueError(f"{', '.join(path_options)} apply to a path source, not to source: phantom")
         elif self.n is not None:
             raise ValueError("n applies to source: phantom only (a path source holds its own images)")
+        unknown = [kind for kind in self.drop if kind not in DROP_CHOICES]
+        if unknown:
+            raise ValueError(f"drop {', '.join(unknown)} is not one of {', '.join(DROP_CHOICES)}")
 
     @property
     def is_phantom(self) -> bool:
@@ -83,7 +90,8 @@ class PrepareConfig:
 
 _PATH_SOURCE_OPTIONS = ("format", "labels", "path_column", "label_column", "patient_column", "patient_pattern",
                         "findings_column", "findings_separator", "no_finding", "split_column", "uid_column",
-                        "classes", "findings", "resplit", "dedupe", "name", "workers")
+                        "classes", "findings", "resplit", "dedupe", "drop", "keep_source_names", "source_map",
+                        "name", "workers")
 
 
 @dataclass(frozen=True)
