@@ -174,7 +174,7 @@ def prepare(
             },
             "duplicates": duplicates,
             "dropped": problems.dropped(drop_kinds),
-            "label_mapping": {raw: cls for raw, cls in sorted(adapter.label_names.items()) if raw != cls},
+            "label_mapping": {raw: cls for raw, cls in sorted(adapter.label_names.items()) if raw != cls and cls in adapter.classes},
             "synthgen_version": __version__,
         }
         writer.finish(provenance)
