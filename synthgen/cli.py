@@ -119,6 +119,11 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: 
                             progress=ctx.obj["progress"], **options)
     _print_summary(image_set)
     _print_preparation(image_set.info["provenance"])
+    if not options["keep_source_names"]:
+        from synthgen.sources.names import default_map_path
+
+        Console().print(f"source names are salted hashes; their map, to keep private and never share: "
+                        f"{options['source_map'] or default_map_path(out)}")
 
 
 @cli.command()

@@ -180,7 +180,7 @@ def prepare(
         writer.finish(provenance)
     if map_path is not None:
         write_source_map(map_path, names)
-        log.warning("source names are hashed in %s; the hash -> name map is %s: keep it, never share it", out, map_path)
+        log.info("source names are hashed in %s; the hash -> name map is %s: keep it, never share it", out, map_path)
     log.info("prepared %d images of %d classes into %s", len(writer.rows), len(adapter.classes), out)
     return ImageSet.open(out)
 
