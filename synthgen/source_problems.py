@@ -45,16 +45,17 @@ def check_drop(drop: Iterable[str]) -> frozenset[str]:
 @dataclass
 class ProblemLog:
     items: list[RowProblem] = field(default_factory=list)
+    _counts: Counter = field(default_factory=Counter)  # kept with `items`: checked once per image
 
     def add(self, kind: str, where: str, message: str) -> None:
         if kind not in PROBLEM_KINDS:
             raise ValueError(f"unknown problem kind {kind!r}")
         self.items.append(RowProblem(kind, where, message))
+        self._counts[kind] += 1
 
     def counts(self) -> dict[str, int]:
         """Rows per kind, in the order of PROBLEM_KINDS."""
-        found = Counter(p.kind for p in self.items)
-        return {kind: found[kind] for kind in PROBLEM_KINDS if found[kind]}
+        return {kind: self._counts[kind] for kind in PROBLEM_KINDS if self._counts[kind]}
 
     def blocking(self, drop: frozenset[str]) -> list[str]:
         """The kinds present that the user did not choose to drop."""

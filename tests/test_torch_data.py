@@ -133,3 +133,14 @@ def test_readme_training_loop_example_runs(run_folder, monkeypatch):
     train_images = len(ImageSet.open(run_folder / "data").indices("train"))
     assert namespace["seen"] == {"real": train_images, "synthetic": train_images}
     assert np.isfinite(namespace["loss"].item())
+
+
+def test_mixed_batches_fetch_the_same_items_as_single_lookups(run_folder):
+    real = ImageSetDataset(run_folder / "data", split="train")
+    synthetic = GeneratedDataset(run_folder / "model", n=8, seed=0)
+    mixed = mix_datasets(real, synthetic, synthetic_fraction=0.5, length=12, seed=4)
+    batch = mixed.__getitems__(list(range(12)))
+    for index, item in enumerate(batch):
+        single = mixed[index]
+        assert item["kind"] == single["kind"] and item["image_id"] == single["image_id"]
+        assert torch.allclose(item["image"], single["image"], atol=1.01 / 255)

@@ -27,6 +27,7 @@ class GeneratedDataset(Dataset):
 
     Sampler, steps and guidance default to the run's training config, as in `synthgen sample`.
     A DataLoader fetching a batch generates it in one network pass per step (`__getitems__`).
+    With `device="cuda"` use num_workers=0 (CUDA cannot run in forked DataLoader workers).
     """
 
     def __init__(self, run: Path | str, *, n: int | None = None, per_class: dict[str, int] | None = None,

@@ -22,6 +22,20 @@ class MixedDataset(Dataset):
         part, item = self.picks[index]
         return self.parts[int(part)][int(item)]
 
+    def __getitems__(self, indices: list[int]) -> list[dict]:
+        """A DataLoader batch: each part's items fetched together (a generated part in one pass)."""
+        picked = self.picks[np.asarray(indices, dtype=np.int64)]
+        items: list = [None] * len(indices)
+        for number, part in enumerate(self.parts):
+            positions = np.flatnonzero(picked[:, 0] == number)
+            if not len(positions):
+                continue
+            wanted = [int(i) for i in picked[positions, 1]]
+            fetched = part.__getitems__(wanted) if hasattr(part, "__getitems__") else [part[i] for i in wanted]
+            for position, item in zip(positions, fetched):
+                items[position] = item
+        return items
+
 
 def mix_datasets(real: Dataset, synthetic: Dataset, synthetic_fraction: float, *, length: int | None = None,
                  seed: int = 0) -> MixedDataset:
