@@ -230,7 +230,8 @@ def _print_preparation(provenance: dict) -> None:
     if provenance.get("dropped"):
         console.print("dropped rows: " + ", ".join(f"{n} {kind}" for kind, n in provenance["dropped"].items()))
     if provenance.get("label_mapping"):
-        console.print("labels matched: " + ", ".join(f"{raw!r} -> {name}" for raw, name in provenance["label_mapping"].items()))
+        matched = provenance["label_mapping"].items()
+        console.print("labels matched: " + ", ".join(f"{raw!r} -> {name}" for raw, name in matched))
 
 
 _register_stage_commands()

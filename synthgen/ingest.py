@@ -83,7 +83,7 @@ def prepare(
     drop_kinds = check_drop([*drop, *(["duplicate-image"] if dedupe else [])])
     out = Path(out)
     check_output_folder(out, overwrite)
-    map_path = None if keep_source_names else check_map_path(Path(source_map) if source_map else default_map_path(out), out)
+    map_path = None if keep_source_names else check_map_path(Path(source_map or default_map_path(out)), out)
     key = resolve_salt(salt)
     options = SourceOptions(
         labels_csv=Path(labels) if labels else None,
@@ -109,7 +109,8 @@ def prepare(
         raise
     if not records:
         problems.raise_if_blocking(drop_kinds, str(source))
-        raise SynthgenError(f"source {source} holds no images" + (" left after dropping bad rows" if problems.items else ""))
+        left = " left after dropping bad rows" if problems.items else ""
+        raise SynthgenError(f"source {source} holds no images{left}")
     splits = assign_splits(
         [r.patient_key for r in records],
         [r.label for r in records],
@@ -174,7 +175,8 @@ def prepare(
             },
             "duplicates": duplicates,
             "dropped": problems.dropped(drop_kinds),
-            "label_mapping": {raw: cls for raw, cls in sorted(adapter.label_names.items()) if raw != cls and cls in adapter.classes},
+            "label_mapping": {raw: name for raw, name in sorted(adapter.label_names.items())
+                              if raw != name and name in adapter.classes},
             "synthgen_version": __version__,
         }
         writer.finish(provenance)

@@ -37,7 +37,8 @@ def covid_collection(tmp_path: Path) -> tuple[Path, Path]:
     for i in range(18):
         name = f"img{i:02d}.png"
         write_image(root / "images" / name, rgb(i))
-        rows.append({"patientid": f"{i // 3}", "offset": "0", "sex": "M", "finding": FINDINGS[i % 6], "imagename": name})
+        rows.append({"patientid": f"{i // 3}", "offset": "0", "sex": "M", "finding": FINDINGS[i % 6],
+                     "imagename": name})
     rows.append({"patientid": "20", "offset": "", "sex": "F", "finding": "COVID-19", "imagename": "gone1.png"})
     rows.append({"patientid": "21", "offset": "", "sex": "F", "finding": "No finding", "imagename": "gone2.png"})
     for n in (1, 2):

@@ -94,7 +94,8 @@ def test_csv_row_for_a_missing_file_names_the_line(csv_source):
 
 def test_csv_unknown_label_is_an_error_when_classes_are_given(csv_source):
     root, labels = csv_source
-    with pytest.raises(SynthgenError, match="6 rows have problems.*unknown-class: 6 rows, first .*class value 'abnormal' is not in --classes"):
+    expected = "6 rows have problems.*unknown-class: 6 rows, first .*class value 'abnormal' is not in --classes"
+    with pytest.raises(SynthgenError, match=expected):
         CsvTableSource(root, SourceOptions(labels_csv=labels, classes=("normal", "pneumonia"))).checked_records()
 
 

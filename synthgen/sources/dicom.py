@@ -165,9 +165,9 @@ class DicomSource(SourceAdapter):
                 key = row.key.replace("\\", "/").removeprefix("./")
                 if key not in relative:
                     exists = (self.path / key).is_file()
+                    problem = "is not a DICOM file" if exists else "does not exist"
                     self.problems.add("unreadable-image" if exists else "missing-file", short,
-                                      f"{where}: file {self.path / key} "
-                                      f"{'is not a DICOM file' if exists else 'does not exist'}; fix the path or remove the row")
+                                      f"{where}: file {self.path / key} {problem}; fix the path or remove the row")
                     continue
                 header = self._header_or_problem(relative[key])
                 if header is None:

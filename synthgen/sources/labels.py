@@ -87,7 +87,8 @@ def read_label_csv(path: Path, options: SourceOptions, key_column: str, problems
                     if options.findings_column
                     else frozenset()
                 )
-                split = parse_split(raw.get(options.split_column) or "", f"{path} line {line}") if options.split_column else None
+                split = (parse_split(raw.get(options.split_column) or "", f"{path} line {line}")
+                         if options.split_column else None)
                 rows.append(LabelRow(line, key, normalize_name(label), patient or None, findings, split, label))
     except UnicodeDecodeError:
         raise SynthgenError(f"labels CSV {path} is not UTF-8 text; save it as UTF-8 CSV") from None

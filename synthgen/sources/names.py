@@ -38,7 +38,8 @@ def check_map_path(path: Path, out: Path) -> Path:
     """The map must not land inside the image set (it would be shipped with it)."""
     path, out = Path(path), Path(out)
     if path.resolve().is_relative_to(out.resolve()):
-        raise SynthgenError(f"--source-map {path} is inside the image set {out}: put it outside, where it is not shared")
+        raise SynthgenError(f"--source-map {path} is inside the image set {out}: put it outside the set, "
+                            "where it is not shared")
     if path.is_dir():
         raise SynthgenError(f"--source-map {path} is a folder: give a file path (e.g. {default_map_path(out)})")
     return path

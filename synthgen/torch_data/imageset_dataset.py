@@ -41,8 +41,9 @@ class ImageSetDataset(Dataset):
             raise SynthgenError(f"{path} is {pixels.shape[1]}x{pixels.shape[0]}, the set says {size}x{size}; "
                                 "re-create the image set")
         seed = row.get("seed")
+        findings = [int(row[finding_column(f)]) for f in self.findings]
         item = make_item(
-            pixels, label=self._class_index[row["label"]], findings=[int(row[finding_column(f)]) for f in self.findings],
+            pixels, label=self._class_index[row["label"]], findings=findings,
             classes=self.classes, image_id=row["image_id"], patient_id=row["patient_id"], split=row["split"],
             kind=self.image_set.kind, seed=int(seed) if seed else -1,
         )
