@@ -28,6 +28,7 @@ from validation.audit_summary import read_audit
 from validation.classifier import Recipe
 from validation.data import DEFAULT_MIN_PER_CLASS, load_validation_data
 from validation.features import Encoder, classifier_encoder, load_torchscript_encoder
+from validation.findings import finding_steps, score_findings
 from validation.generator_run import read_training_curves
 from validation.realism import RealismOptions, feature_realism
 from validation.regimes import DEFAULT_LOW_DATA, plan_regimes, run_regimes, training_steps
@@ -95,6 +96,8 @@ def validate(
     with progress_bar(training_steps(regimes, seed_list, recipe), "downstream classifiers", "steps", progress) as step:
         results, trtr_model = run_regimes(data, regimes, recipe, seed_list, step)
     utility = summarize_regimes(results, data.classes, bootstrap, seed)
+    with progress_bar(finding_steps(data, seed_list, recipe), "finding classifiers", "steps", progress) as step:
+        findings = score_findings(data, recipe, seed_list, bootstrap, seed, step)  # None without findings
     timings["downstream_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     chosen = user_encoder or classifier_encoder(
@@ -126,6 +129,7 @@ def validate(
                     "min_per_class": min_per_class},
         "encoder": chosen.description,
         "utility": utility,
+        "findings": findings,
         "realism": feature_metrics,
         "diversity": diversity,
         "intensity": intensity,
