@@ -180,6 +180,9 @@ def prepare(
             "synthgen_version": __version__,
         }
         writer.finish(provenance)
+    for kind, count in problems.dropped(drop_kinds).items():  # the user chose to drop them: say which
+        first = [p.where for p in problems.items if p.kind == kind][:5]
+        log.info("dropped %d %s row(s): %s%s", count, kind, ", ".join(first), ", …" if count > 5 else "")
     if map_path is not None:
         write_source_map(map_path, names)
         log.info("source names are hashed in %s; the hash -> name map is %s: keep it, never share it", out, map_path)

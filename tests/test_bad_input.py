@@ -13,6 +13,10 @@
 | output exists and is not empty         | --overwrite                            |
 | unwritable output                      | cannot write output                    |
 | DICOM cases                            | see tests/test_source_dicom.py         |
+| several bad rows (missing, unlabelled,…) | N rows have problems: tests/test_dirty_tables.py |
+| --drop with an unknown kind            | --drop X is not one of                 |
+| --source-map inside the image set      | is inside the image set                |
+| crafted pickle as weights/checkpoint   | not a synthgen checkpoint: tests/test_untrusted_files.py |
 """
 
 import pytest

@@ -104,7 +104,7 @@ def test_keep_source_names_keeps_paths_but_still_pseudonymizes_patients(tmp_path
     source = tmp_path / "src"
     options = png_csv_source(source)
     image_set = prepare(source, tmp_path / "out", size=16, salt="k", keep_source_names=True, progress=False,
-                        patient_pattern=None, **options)
+                        **options)
     assert sorted(row["source"] for row in image_set.rows) == sorted(planted_path(i, ".png") for i in range(8))
     assert not (tmp_path / "out.PRIVATE-source-names.csv").exists()
     assert all(row["patient_id"].startswith("P") and NAME not in row["patient_id"] for row in image_set.rows)
