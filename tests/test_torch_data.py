@@ -144,3 +144,10 @@ def test_mixed_batches_fetch_the_same_items_as_single_lookups(run_folder):
         single = mixed[index]
         assert item["kind"] == single["kind"] and item["image_id"] == single["image_id"]
         assert torch.allclose(item["image"], single["image"], atol=1.01 / 255)
+
+
+def test_sixteen_bit_sets_scale_to_the_same_unit_range(tmp_path):
+    image_set = phantom(tmp_path / "p16", n=12, size=16, seed=3, bit_depth=16)
+    item = ImageSetDataset(image_set)[5]
+    assert image_set.info["bit_depth"] == 16
+    np.testing.assert_allclose(item["image"][0].numpy(), image_set.load_pixels([5])[0], rtol=0, atol=1e-7)
