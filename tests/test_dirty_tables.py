@@ -136,3 +136,12 @@ def test_run_config_prepare_section_takes_the_same_options(tmp_path):
     config.write_text("prepare: {source: covid/images, drop: [missing]}\n")
     with pytest.raises(SynthgenError, match="prepare.*drop missing is not one of missing-file"):
         load_run_config(config)
+
+
+def test_new_prepare_options_leave_the_stage_hash_of_older_configs_unchanged(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("prepare: {source: covid/images}\n")
+    section = load_run_config(config).section("prepare")
+    assert not {"drop", "keep_source_names", "source_map"} & set(section)
+    config.write_text("prepare: {source: covid/images, drop: [empty-label]}\n")
+    assert load_run_config(config).section("prepare")["drop"] == ["empty-label"]

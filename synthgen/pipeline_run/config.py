@@ -94,6 +94,10 @@ _PATH_SOURCE_OPTIONS = ("format", "labels", "path_column", "label_column", "pati
                         "name", "workers")
 
 
+# Added with issue 15 (row problems, source-name hashing): their defaults, as config_to_dict writes them.
+_LATER_PREPARE_DEFAULTS = {"drop": [], "keep_source_names": False, "source_map": None}
+
+
 @dataclass(frozen=True)
 class SampleConfig:
     n: int | None = None  # images in all, split like the training set ...
@@ -176,8 +180,15 @@ class RunConfig:
             raise ValueError(f"threads must be >= 1 (or left out), got {self.threads}")
 
     def section(self, name: str) -> dict:
-        """One section as plain JSON-able values (what a stage's config hash covers)."""
-        return config_to_dict(getattr(self, name))
+        """One section as plain JSON-able values (what a stage's config hash covers).
+
+        Prepare options added after run folders existed count only when set, so upgrading synthgen
+        does not by itself redo a finished run."""
+        values = config_to_dict(getattr(self, name))
+        if name == "prepare":
+            values = {k: v for k, v in values.items()
+                      if k not in _LATER_PREPARE_DEFAULTS or v != _LATER_PREPARE_DEFAULTS[k]}
+        return values
 
 
 def source_date_epoch(created: str) -> int:
