@@ -2,13 +2,13 @@
 fly from a trained model, and a seeded mix of the two.
 
 Every item is a MONAI-style dict (see `items.ITEM_KEYS`), so `monai.transforms` dictionary
-transforms (`RandFlipd(keys="image")`, …) and any `torch.utils.data.DataLoader` accept it:
+transforms (`RandAffined(keys="image", …)`, …) and any `torch.utils.data.DataLoader` accept it:
 
     from torch.utils.data import DataLoader
-    from monai.transforms import Compose, RandFlipd, ScaleIntensityd
+    from monai.transforms import Compose, RandAffined, ScaleIntensityd
     from synthgen.torch_data import GeneratedDataset, ImageSetDataset, mix_datasets
 
-    augment = Compose([ScaleIntensityd(keys="image"), RandFlipd(keys="image", prob=0.5, spatial_axis=1)])
+    augment = Compose([ScaleIntensityd(keys="image"), RandAffined(keys="image", prob=0.5, translate_range=(2, 2))])
     real = ImageSetDataset("runs/k64/data", split="train", transform=augment)
     synthetic = GeneratedDataset("runs/k64/model", n=2000, seed=0, transform=augment)
     loader = DataLoader(mix_datasets(real, synthetic, synthetic_fraction=0.5, seed=0), batch_size=32,
