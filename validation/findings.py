@@ -12,7 +12,9 @@ For each finding shared by the three sets, over the validation's seeds:
 
 Values are seed-averaged probabilities with 95 % bootstrap intervals over test images (± is the
 spread of per-seed AUCs); a finding with fewer than MIN_POSITIVES positives or negatives in a test
-set gets no AUC there (null), and the macro values average the findings that have one.
+set gets no AUC there (null), a finding whose TRTR AUC is below the verdicts' `trtr_auc_min` gets no
+TSTR/TRTR ratio (the real task is too hard for it to mean much), and the macro values average the
+findings that have each value.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from torch import nn
 from validation.classifier import Recipe, augment, build_network
 from validation.data import Selection, ValidationData
 from validation.stats import bootstrap_weights, interval, weighted_auc
+from validation.verdict import THRESHOLDS
 
 MIN_POSITIVES = 5
 MAX_POS_WEIGHT = 20.0  # rare findings weigh more in the loss, but at most this much
@@ -126,7 +129,7 @@ def score_findings(data: ValidationData, recipe: Recipe, seeds: list[int], boots
         synthetic = _auc([p[:, f] for p in tstr], truth, test_weights)
         faithful = _auc([p[:, f] for p in fidelity], synthetic_truth, synthetic_weights)
         ratio = None
-        if real and synthetic:
+        if real and synthetic and real[0]["value"] >= THRESHOLDS["trtr_auc_min"]:  # else the ratio means little
             with np.errstate(invalid="ignore", divide="ignore"):
                 ratio = interval(synthetic[1] / real[1], synthetic[0]["value"] / real[0]["value"]).as_dict()
         per_finding[name] = {
@@ -139,7 +142,8 @@ def score_findings(data: ValidationData, recipe: Recipe, seeds: list[int], boots
             "tstr_trtr_ratio": ratio,
             "label_fidelity_auc": faithful[0] if faithful else None,
         }
-    return {"findings": names, "min_positives": MIN_POSITIVES, "per_finding": per_finding,
+    return {"findings": names, "min_positives": MIN_POSITIVES, "trtr_auc_min": THRESHOLDS["trtr_auc_min"],
+            "per_finding": per_finding,
             "macro": _macro(per_finding), "bootstrap_resamples": bootstrap}
 
 
@@ -150,7 +154,7 @@ def _macro(per_finding: dict) -> dict:
         values = [row[key]["value"] for row in per_finding.values() if row[key]]
         macro[key] = {"value": float(np.mean(values)) if values else None, "findings": len(values)}
     both = [(row["tstr_auc"]["value"], row["trtr_auc"]["value"]) for row in per_finding.values()
-            if row["tstr_auc"] and row["trtr_auc"]]
+            if row["tstr_trtr_ratio"]]
     macro["tstr_trtr_ratio"] = {"value": float(np.mean([s for s, _ in both]) / np.mean([r for _, r in both]))
                                 if both else None, "findings": len(both)}
     gaps = [abs(row["prevalence"]["synthetic"] - row["prevalence"]["real_train"]) for row in per_finding.values()]
