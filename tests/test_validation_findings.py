@@ -13,6 +13,7 @@ from validation import validate
 from validation.classifier import Recipe
 from validation.data import load_validation_data
 from validation.findings import score_findings
+from validation.verdict import THRESHOLDS
 
 FINDINGS = ["disc", "bar"]
 RECIPE = Recipe(width=4, steps=60, batch_size=32, learning_rate=0.01)
@@ -94,3 +95,11 @@ def test_validate_writes_per_finding_rows_into_metrics_and_report(sets, tmp_path
     html = result.report.read_text()
     assert '<section id="findings">' in html
     assert html.count('<td class="left">disc</td>') == 1 and html.count('<td class="left">bar</td>') == 1
+
+
+def test_no_ratio_where_the_real_task_is_too_hard(sets, monkeypatch):
+    monkeypatch.setitem(THRESHOLDS, "trtr_auc_min", 1.01)  # every finding's real task counts as too hard
+    data = load_validation_data(sets["real"], sets["real"], sets["faithful"], min_per_class=5)
+    scored = score_findings(data, Recipe(width=4, steps=10, batch_size=32), [0], bootstrap=100, seed=0)
+    assert all(row["tstr_trtr_ratio"] is None and row["trtr_auc"] for row in scored["per_finding"].values())
+    assert scored["macro"]["tstr_trtr_ratio"] == {"value": None, "findings": 0}
