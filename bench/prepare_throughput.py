@@ -45,7 +45,7 @@ def main() -> None:
         base_s = baseline(files, base_dir, args.size)
         start = time.perf_counter()
         prepare(args.source, Path(tmp) / "set", size=args.size, patient_pattern=KERMANY_PATIENT, salt="bench",
-                workers=args.workers, progress=False)
+                dedupe=True, workers=args.workers, progress=False)  # Kermany holds 26 exact duplicates
         prep_s = time.perf_counter() - start
     n = len(files)
     print(f"files: {n} from {args.source} -> {args.size}x{args.size}")

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from synthgen import __version__
 from synthgen.errors import SynthgenError
+from synthgen.source_problems import DROP_CHOICES
 
 EXIT_USER_ERROR = 2
 
@@ -87,13 +88,19 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @click.option("--resplit", is_flag=True, help="Ignore the source's splits and make new patient-level ones.")
 @click.option("--seed", default=0, show_default=True, help="Seed of the split assignment.")
 @click.option("--salt", envvar="SYNTHGEN_SALT", help="Secret for patient pseudonyms [env SYNTHGEN_SALT; random if unset].")
-@click.option("--dedupe", is_flag=True, help="Drop exact duplicate images (after resizing).")
-@click.option("--name", help="Name of the image set (default: the source's name).")
+@click.option("--dedupe", is_flag=True, help="Drop exact duplicate images (after resizing); = --drop duplicate-image.")
+@click.option("--drop", help="Leave out rows with these problems (comma-separated; counted in dataset.json): "
+              + ", ".join(DROP_CHOICES) + ". Without it, any problem stops prepare, all of them listed.")
+@click.option("--keep-source-names", is_flag=True,
+              help="Keep input file names in the `source` column (non-sensitive sets only; default: salted hashes).")
+@click.option("--source-map", type=click.Path(path_type=Path),
+              help="Where the private hash -> file-name map goes (default: OUT.PRIVATE-source-names.csv beside OUT).")
+@click.option("--name", help="Name of the image set (default: the source's name, hashed unless names are kept).")
 @click.option("--workers", type=int, help="Decoding threads (default: up to 4).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: str, classes: str | None,
-            findings: str | None, **options) -> None:
+            findings: str | None, drop: str | None, **options) -> None:
     """Ingest SOURCE (.npz, class folders, folder + CSV, or DICOM folder) as an image set.
 
     \b
@@ -101,14 +108,23 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: 
       synthgen prepare ../shared/data/nih1000 --labels ../shared/data/nih1000/labels.csv \\
           --patient-column patient_id --findings-column finding_labels --size 64 --out runs/nih64
       synthgen prepare --config configs/prepare/kermany64.yaml --out runs/k64
+      synthgen prepare covid/images --labels covid/metadata.csv --path-column imagename \\
+          --label-column finding --patient-column patientid --drop missing-file,empty-label --out runs/covid
     """
     from synthgen.ingest import prepare as prepare_set
 
     if source is None or out is None:
         raise SynthgenError("prepare needs SOURCE and --out (on the command line or in --config)")
     image_set = prepare_set(source, out, format=format_, classes=_comma_list(classes),
-                            findings=_comma_list(findings), progress=ctx.obj["progress"], **options)
+                            findings=_comma_list(findings), drop=_comma_list(drop) or (),
+                            progress=ctx.obj["progress"], **options)
     _print_summary(image_set)
+    _print_preparation(image_set.info["provenance"])
+    if not options["keep_source_names"]:
+        from synthgen.sources.names import default_map_path
+
+        Console().print(f"source names are salted hashes; their map, to keep private and never share: "
+                        f"{options['source_map'] or default_map_path(out)}")
 
 
 @cli.command()
@@ -207,6 +223,16 @@ def _print_summary(image_set) -> None:
     Console().print(table)
     if counts.get("by_finding"):
         Console().print("findings: " + ", ".join(f"{k} {v}" for k, v in counts["by_finding"].items()))
+
+
+def _print_preparation(provenance: dict) -> None:
+    """What prepare dropped and how it matched labels: the user chose both, so show them."""
+    console = Console()
+    if provenance.get("dropped"):
+        console.print("dropped rows: " + ", ".join(f"{n} {kind}" for kind, n in provenance["dropped"].items()))
+    if provenance.get("label_mapping"):
+        matched = provenance["label_mapping"].items()
+        console.print("labels matched: " + ", ".join(f"{raw!r} -> {name}" for raw, name in matched))
 
 
 _register_stage_commands()

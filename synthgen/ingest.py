@@ -1,6 +1,7 @@
 """`prepare`: turn any supported source into a real image set (the first stage of every run).
 
-source adapter -> records -> patient-level splits -> decode, fit to size -> pseudonymize -> write.
+source adapter -> records (bad rows collected) -> patient-level splits -> decode, fit to size ->
+every problem reported or the chosen kinds dropped -> pseudonymize, hash source names -> write.
 """
 
 from __future__ import annotations
@@ -8,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -24,6 +24,10 @@ from synthgen.pixels import fit_square
 from synthgen.progress import progress_bar
 from synthgen.pseudonym import pseudonym, resolve_salt
 from synthgen.sources import SourceOptions, open_source
+from synthgen.sources.names import (
+    check_map_path, default_map_path, hashed_source, hide_paths, redact_patient, write_source_map,
+)
+from synthgen.source_problems import check_drop
 from synthgen.splits import assign_splits, check_fractions
 
 log = logging.getLogger(__name__)
@@ -56,6 +60,9 @@ def prepare(
     seed: int = 0,
     salt: str | None = None,
     dedupe: bool = False,
+    drop: Sequence[str] = (),
+    keep_source_names: bool = False,
+    source_map: Path | str | None = None,
     name: str | None = None,
     workers: int | None = None,
     overwrite: bool = False,
@@ -63,14 +70,20 @@ def prepare(
 ) -> ImageSet:
     """Prepare SOURCE as a real image set in OUT and return it opened.
 
-    Splits are patient-level and seeded; splits given by the source are kept unless `resplit`.
-    Patient IDs become salted pseudonyms (`salt`, else $SYNTHGEN_SALT, else random).
+    The whole source is checked first: rows with problems (see source_problems.PROBLEM_KINDS) stop
+    the run with all of them named, unless their kind is in `drop` (`dedupe` = drop duplicate-image);
+    dropped rows are counted in dataset.json. Splits are patient-level and seeded; splits given by
+    the source are kept unless `resplit`. Patient IDs become salted pseudonyms and source names
+    salted hashes (`salt`, else $SYNTHGEN_SALT, else random); the hash -> name map goes to
+    `source_map` (default beside OUT) unless `keep_source_names`.
     """
     if size <= 0 or size > MAX_SIZE:
         raise SynthgenError(f"--size must be between 1 and {MAX_SIZE} pixels, got {size}")
     check_fractions(val_fraction, test_fraction)
+    drop_kinds = check_drop([*drop, *(["duplicate-image"] if dedupe else [])])
     out = Path(out)
     check_output_folder(out, overwrite)
+    map_path = None if keep_source_names else check_map_path(Path(source_map or default_map_path(out)), out)
     key = resolve_salt(salt)
     options = SourceOptions(
         labels_csv=Path(labels) if labels else None,
@@ -88,9 +101,16 @@ def prepare(
         extra={"salt": key},  # adapters pseudonymize identifiers they find in paths with the same key
     )
     adapter = open_source(Path(source), options, format)
-    records = adapter.records()
+    problems = adapter.problems
+    try:
+        records = adapter.records()
+    except SynthgenError:  # e.g. a class left empty by bad rows: the rows are the better message
+        problems.raise_if_blocking(drop_kinds, str(source))
+        raise
     if not records:
-        raise SynthgenError(f"source {source} holds no images")
+        problems.raise_if_blocking(drop_kinds, str(source))
+        left = " left after dropping bad rows" if problems.items else ""
+        raise SynthgenError(f"source {source} holds no images{left}")
     splits = assign_splits(
         [r.patient_key for r in records],
         [r.label for r in records],
@@ -99,66 +119,78 @@ def prepare(
         test_fraction=test_fraction,
         seed=seed,
     )
-    seen: dict[str, str] = {}  # pixel hash -> split of its first copy
+    seen: dict[str, tuple[str, str]] = {}  # pixel hash -> (split, where) of its first copy
     duplicates = {"extra_copies": 0, "across_splits": 0, "dropped": 0}
     workers = workers or min(4, os.cpu_count() or 1)
 
-    def load(index: int) -> tuple[np.ndarray, bytes]:
-        pixels = fit_square(adapter.decode(records[index]), size)
+    def load(index: int) -> tuple[np.ndarray, bytes] | str:
+        try:
+            pixels = fit_square(adapter.decode(records[index]), size)
+        except SynthgenError as err:  # counted with the other row problems, reported at the end
+            return str(err)
         return pixels, encode_png(pixels)
 
-    set_name = name or Path(source).resolve().stem
+    set_name = name or _default_name(Path(source), key, keep_source_names)
+    names: list[tuple[str, str, str]] = []
     with ImageSetWriter(
         out, name=set_name, kind="real", classes=adapter.classes, findings=adapter.findings,
         image_size=size, overwrite=overwrite,
     ) as writer, ThreadPoolExecutor(workers) as pool, progress_bar(len(records), "prepare", enabled=progress) as advance:
         for start in range(0, len(records), _CHUNK):
             batch = range(start, min(start + _CHUNK, len(records)))
-            for index, (pixels, png) in zip(batch, pool.map(load, batch)):
+            for index, loaded in zip(batch, pool.map(load, batch)):
                 record, split = records[index], splits[index]
                 advance(1)
+                if isinstance(loaded, str):
+                    problems.add("unreadable-image", record.where, loaded)
+                    continue
+                pixels, png = loaded
                 digest = hashlib.sha256(png).hexdigest()  # equal pixels give equal PNG bytes
                 if digest in seen:
                     duplicates["extra_copies"] += 1
-                    duplicates["across_splits"] += seen[digest] != split
-                    if dedupe:
-                        duplicates["dropped"] += 1
-                        continue
-                else:
-                    seen[digest] = split
+                    duplicates["across_splits"] += seen[digest][0] != split
+                    problems.add("duplicate-image", record.where,
+                                 f"{record.where} has the same pixels as {seen[digest][1]} (after resizing)")
+                    duplicates["dropped"] += "duplicate-image" in drop_kinds
+                    continue
+                seen[digest] = (split, record.where)
+                if problems.blocking(drop_kinds):
+                    continue  # this run will stop: go on only to find every problem
                 patient_id = pseudonym(record.patient_key, key)
-                writer.add(
-                    pixels, label=record.label, patient_id=patient_id, split=split,
-                    source=redact(record.source, record.patient_key, patient_id), findings=record.findings, png=png,
-                )
+                shown = (redact_patient(record.source, record.patient_key, patient_id) if keep_source_names
+                         else hashed_source(record.where, key))
+                image_id = writer.add(pixels, label=record.label, patient_id=patient_id, split=split, source=shown,
+                                      findings=record.findings, png=png)
+                names.append((image_id, shown, record.where))
+        problems.raise_if_blocking(drop_kinds, str(source))
         provenance = {
             "stage": "prepare",
-            "source": adapter.provenance(),
+            "source": adapter.provenance() if keep_source_names else hide_paths(adapter.provenance(), key),
             "options": {
                 "size": size, "val_fraction": val_fraction, "test_fraction": test_fraction,
-                "resplit": resplit, "seed": seed, "dedupe": dedupe,
+                "resplit": resplit, "seed": seed, "dedupe": "duplicate-image" in drop_kinds,
+                "drop": sorted(drop_kinds),
                 "pseudonym_salt": "given" if (salt or os.environ.get("SYNTHGEN_SALT")) else "random",
+                "source_names": "kept" if keep_source_names else "salted-hash",
             },
             "duplicates": duplicates,
+            "dropped": problems.dropped(drop_kinds),
+            "label_mapping": {raw: name for raw, name in sorted(adapter.label_names.items())
+                              if raw != name and name in adapter.classes},
             "synthgen_version": __version__,
         }
         writer.finish(provenance)
-    if duplicates["across_splits"] and not dedupe:
-        log.warning(
-            "%d exact duplicate images sit in different splits (a leak for evaluation and privacy audits); "
-            "pass --dedupe to drop repeated copies", duplicates["across_splits"],
-        )
+    for kind, count in problems.dropped(drop_kinds).items():  # the user chose to drop them: say which
+        first = [p.where for p in problems.items if p.kind == kind][:5]
+        log.info("dropped %d %s row(s): %s%s", count, kind, ", ".join(first), ", …" if count > 5 else "")
+    if map_path is not None:
+        write_source_map(map_path, names)
+        log.info("source names are hashed in %s; the hash -> name map is %s: keep it, never share it", out, map_path)
     log.info("prepared %d images of %d classes into %s", len(writer.rows), len(adapter.classes), out)
     return ImageSet.open(out)
 
 
-def redact(source: str, patient_key: str, patient_id: str) -> str:
-    """The source path with the raw patient ID replaced by its pseudonym.
-
-    File names often carry the patient ID (NIH '00000002_000.png', Kermany 'person1_bacteria_1.jpeg');
-    the image set must never show it.
-    """
-    if patient_key == source:
-        return source
-    # Only whole tokens: patient '12' must not rewrite 'img_0123.png'.
-    return re.sub(rf"(?<![0-9A-Za-z]){re.escape(patient_key)}(?![0-9A-Za-z])", patient_id, source)
+def _default_name(source: Path, salt: bytes, keep_source_names: bool) -> str:
+    """The source's name, or (names hashed) a hash of it: folder names can identify too."""
+    stem = source.resolve().stem
+    return stem if keep_source_names else "set-" + hashed_source(stem, salt)[len("S"):]

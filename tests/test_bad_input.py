@@ -7,12 +7,16 @@
 | truncated / unreadable image           | truncated or corrupt                   |
 | CSV missing a column                   | has no column                          |
 | CSV row pointing at a missing file     | line N: image ... does not exist       |
-| unknown label value                    | are not in --classes                   |
+| unknown label value                    | is not in --classes                    |
 | class with zero images                 | have zero images                       |
 | --size <= 0                            | --size must be                         |
 | output exists and is not empty         | --overwrite                            |
 | unwritable output                      | cannot write output                    |
 | DICOM cases                            | see tests/test_source_dicom.py         |
+| several bad rows (missing, unlabelled,…) | N rows have problems: tests/test_dirty_tables.py |
+| --drop with an unknown kind            | --drop X is not one of                 |
+| --source-map inside the image set      | is inside the image set                |
+| crafted pickle as weights/checkpoint   | not a synthgen checkpoint: tests/test_untrusted_files.py |
 """
 
 import pytest

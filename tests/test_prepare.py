@@ -4,10 +4,13 @@ import csv
 import json
 
 import numpy as np
+import pytest
 
 from cli_helpers import run_cli
+from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
-from synthgen.ingest import prepare, redact
+from synthgen.ingest import prepare
+from synthgen.sources.names import redact_patient as redact
 
 
 def test_prepare_npz_keeps_source_splits_and_pads_to_size(npz_source, tmp_path):
@@ -52,13 +55,15 @@ def test_prepare_is_deterministic_for_the_same_seed_and_salt(class_folders, tmp_
     assert [r["sha256"] for r in first.rows] == [r["sha256"] for r in second.rows]
 
 
-def test_prepare_reports_and_drops_exact_duplicates(class_folders, tmp_path):
+def test_prepare_stops_on_exact_duplicates_unless_they_are_dropped(class_folders, tmp_path):
     copy = class_folders / "NORMAL" / "pat00_img0_copy.png"
     copy.write_bytes((class_folders / "NORMAL" / "pat00_img1.png").read_bytes())
-    kept = prepare(class_folders, tmp_path / "a", size=16, salt="k", progress=False)
-    assert kept.info["provenance"]["duplicates"]["extra_copies"] == 1 and len(kept) == 13
+    with pytest.raises(SynthgenError, match="same pixels as .*--drop duplicate-image"):
+        prepare(class_folders, tmp_path / "a", size=16, salt="k", progress=False)
+    assert not (tmp_path / "a").exists()
     dropped = prepare(class_folders, tmp_path / "b", size=16, salt="k", dedupe=True, progress=False)
     assert dropped.info["provenance"]["duplicates"]["dropped"] == 1 and len(dropped) == 12
+    assert dropped.info["provenance"]["dropped"] == {"duplicate-image": 1}
 
 
 def test_redact_replaces_whole_patient_tokens_only():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from conftest import shared_data
+from synthgen.errors import SynthgenError
 from synthgen.ingest import prepare
 
 pytestmark = pytest.mark.shared_data
@@ -19,30 +20,33 @@ def assert_patient_level(image_set):
     assert all(len(s) == 1 for s in splits.values())
 
 
-def test_pneumoniamnist_npz(tmp_path):
+def test_pneumoniamnist_npz_stops_on_its_26_extra_copies(tmp_path):
     source = shared_data("pneumoniamnist") / "pneumoniamnist.npz"
-    image_set = prepare(source, tmp_path / "pm", size=28, salt="t", progress=False)
-    assert image_set.classes == ["normal", "pneumonia"]
+    with pytest.raises(SynthgenError, match="26 rows have problems.*duplicate-image: 26 rows.*--drop duplicate-image"):
+        prepare(source, tmp_path / "pm", size=28, salt="t", progress=False)
+    assert not (tmp_path / "pm").exists()
+
+
+def test_pneumoniamnist_dedupe_drops_the_26_extra_copies(tmp_path):
+    source = shared_data("pneumoniamnist") / "pneumoniamnist.npz"
+    image_set = prepare(source, tmp_path / "pm", size=28, dedupe=True, salt="t", progress=False)
+    assert image_set.classes == ["normal", "pneumonia"] and len(image_set) == 5232 - 26
+    # The README's counts: 18 extra copies inside train (17 pneumonia, 1 normal), 8 val images also in train.
     assert image_set.info["counts"]["by_split_class"] == {
-        "train": {"normal": 1214, "pneumonia": 3494}, "val": {"normal": 135, "pneumonia": 389}}
-    assert image_set.info["provenance"]["duplicates"] == {"extra_copies": 26, "across_splits": 8, "dropped": 0}
+        "train": {"normal": 1214 - 1, "pneumonia": 3494 - 17}, "val": {"normal": 135, "pneumonia": 389 - 8}}
+    assert image_set.info["provenance"]["duplicates"] == {"extra_copies": 26, "across_splits": 8, "dropped": 26}
+    assert image_set.info["provenance"]["dropped"] == {"duplicate-image": 26}
     raw = np.load(source)["val_images"]
     val = image_set.indices("val")
     assert np.array_equal(np.rint(image_set.load_pixels(val[:5]) * 255).astype(np.uint8), raw[:5])
 
 
-def test_pneumoniamnist_dedupe_drops_the_26_extra_copies(tmp_path):
-    source = shared_data("pneumoniamnist") / "pneumoniamnist.npz"
-    image_set = prepare(source, tmp_path / "pm", size=32, dedupe=True, salt="t", progress=False)
-    assert len(image_set) == 5232 - 26
-
-
 def test_kermany_class_folders_with_patient_pattern(tmp_path):
     image_set = prepare(shared_data("kermany") / "train", tmp_path / "k", size=32, patient_pattern=KERMANY_PATIENT,
-                        salt="t", progress=False)
-    counts = image_set.info["counts"]
-    assert counts["images"] == 5216 and counts["patients"] == 3654
-    assert counts["by_class"] == {"normal": 1341, "pneumonia": 3875}
+                        salt="t", dedupe=True, progress=False)
+    counts = image_set.info["counts"]  # 5216 files, 26 of them exact copies of another
+    assert counts["images"] == 5216 - 26 and counts["patients"] == 3654
+    assert counts["by_class"] == {"normal": 1341 - 1, "pneumonia": 3875 - 25}
     assert_patient_level(image_set)
     assert not any("person" in row["source"] for row in image_set.rows)
 
@@ -50,7 +54,7 @@ def test_kermany_class_folders_with_patient_pattern(tmp_path):
 def test_kermany_labels_csv(tmp_path):
     root = shared_data("kermany")
     image_set = prepare(root, tmp_path / "k", labels=root / "labels.csv", patient_column="patient_id",
-                        size=32, salt="t", progress=False)
+                        size=32, salt="t", dedupe=True, progress=False)
     assert image_set.info["counts"]["patients"] == 3654
     assert_patient_level(image_set)
 

@@ -26,11 +26,11 @@ def adapter_for(root: Path, **options: object) -> DicomSource:
 def decode_one(tmp_path: Path, ds: Dataset) -> np.ndarray:
     write_dicom(tmp_path / "src" / "normal" / "a.dcm", ds)
     adapter = adapter_for(tmp_path / "src")
-    return adapter.decode(adapter.records()[0])
+    return adapter.decode(adapter.checked_records()[0])
 
 
 def records_then_decode(adapter: DicomSource) -> None:
-    for record in adapter.records():
+    for record in adapter.checked_records():
         adapter.decode(record)
 
 
@@ -126,7 +126,7 @@ def test_file_without_file_meta_is_read_with_its_encoding(tmp_path):
     path.parent.mkdir(parents=True)
     ds.save_as(path, implicit_vr=True, little_endian=True)
     adapter = adapter_for(tmp_path / "src")
-    np.testing.assert_array_equal(adapter.decode(adapter.records()[0]), pixels)
+    np.testing.assert_array_equal(adapter.decode(adapter.checked_records()[0]), pixels)
 
 
 # --- file discovery and labels --------------------------------------------------------------------
@@ -142,7 +142,7 @@ def test_class_subfolders_label_the_files_and_non_dicom_files_are_ignored(tmp_pa
     (root / "NORMAL" / "other").write_bytes(b"\0" * 200)
     adapter = open_source(root, SourceOptions())
     assert isinstance(adapter, DicomSource)
-    records = adapter.records()
+    records = adapter.checked_records()
     assert adapter.classes == ["normal", "pleural_effusion"]
     assert [(r.source, r.label, r.patient_key) for r in records] == [
         ("NORMAL/IM0001", "normal", "p3"), ("NORMAL/a.dcm", "normal", "p1"),
@@ -162,7 +162,7 @@ def test_detect_needs_a_dicom_file(tmp_path):
 def test_dicom_files_directly_in_the_root_need_a_labels_csv(tmp_path):
     write_image(tmp_path / "a.dcm", ramp())
     with pytest.raises(SynthgenError, match=r"a\.dcm.*--labels"):
-        adapter_for(tmp_path).records()
+        adapter_for(tmp_path).checked_records()
 
 
 def test_csv_keyed_by_path_with_findings_and_header_patients(tmp_path, caplog):
@@ -177,7 +177,7 @@ def test_csv_keyed_by_path_with_findings_and_header_patients(tmp_path, caplog):
         {"path": "img/3.dcm", "label": "abnormal", "findings": "Mass"},
     ])
     adapter = adapter_for(root, labels_csv=labels, findings_column="findings")
-    records = adapter.records()
+    records = adapter.checked_records()
     assert [r.label for r in records] == ["abnormal", "normal", "abnormal"]
     assert [r.findings for r in records] == [{"effusion", "mass"}, set(), {"mass"}]
     assert [r.patient_key for r in records] == ["pat-A", "Roe^Richard", "1.2.3.4"]
@@ -190,7 +190,7 @@ def test_csv_patient_column_overrides_the_header(tmp_path):
     root = tmp_path / "src"
     write_image(root / "1.dcm", ramp(), PatientID="header-id")
     labels = write_csv(tmp_path / "labels.csv", [{"path": "1.dcm", "label": "a", "pid": "csv-id"}])
-    assert adapter_for(root, labels_csv=labels, patient_column="pid").records()[0].patient_key == "csv-id"
+    assert adapter_for(root, labels_csv=labels, patient_column="pid").checked_records()[0].patient_key == "csv-id"
 
 
 def test_csv_keyed_by_sop_instance_uid(tmp_path):
@@ -201,11 +201,11 @@ def test_csv_keyed_by_sop_instance_uid(tmp_path):
     labels = write_csv(tmp_path / "labels.csv", [
         {"uid": uids[1], "label": "b"}, {"uid": uids[0], "label": "a"},
     ])
-    records = adapter_for(root, labels_csv=labels, uid_column="uid").records()
+    records = adapter_for(root, labels_csv=labels, uid_column="uid").checked_records()
     assert {r.ref.name: r.label for r in records} == {"file0.dcm": "a", "file1.dcm": "b"}
     labels = write_csv(tmp_path / "bad.csv", [{"uid": "1.2.3.999", "label": "a"}])
     with pytest.raises(SynthgenError, match="line 2.*SOPInstanceUID 1.2.3.999"):
-        adapter_for(root, labels_csv=labels, uid_column="uid").records()
+        adapter_for(root, labels_csv=labels, uid_column="uid").checked_records()
 
 
 def test_csv_row_for_a_missing_file_names_line_and_file(tmp_path):
@@ -213,14 +213,14 @@ def test_csv_row_for_a_missing_file_names_line_and_file(tmp_path):
     write_image(root / "a.dcm", ramp())
     labels = write_csv(tmp_path / "labels.csv", [{"path": "a.dcm", "label": "x"}, {"path": "gone.dcm", "label": "x"}])
     with pytest.raises(SynthgenError, match=r"labels\.csv line 3: file .*gone\.dcm does not exist"):
-        adapter_for(root, labels_csv=labels).records()
+        adapter_for(root, labels_csv=labels).checked_records()
 
 
 def test_unknown_label_with_classes_given_is_an_error(tmp_path):
     write_image(tmp_path / "normal" / "a.dcm", ramp())
     write_image(tmp_path / "tumour" / "b.dcm", ramp())
-    with pytest.raises(SynthgenError, match="'tumour' are not in --classes"):
-        adapter_for(tmp_path, classes=("normal",)).records()
+    with pytest.raises(SynthgenError, match="class value 'tumour' is not in --classes"):
+        adapter_for(tmp_path, classes=("normal",)).checked_records()
 
 
 # --- rejections -----------------------------------------------------------------------------------
@@ -246,7 +246,7 @@ def _no_pixels() -> Dataset:
 def test_non_radiograph_objects_are_rejected_when_listing(tmp_path, build, message):
     write_dicom(tmp_path / "c" / "bad.dcm", build())
     with pytest.raises(SynthgenError, match=rf"bad\.dcm.*{message}"):
-        adapter_for(tmp_path).records()
+        adapter_for(tmp_path).checked_records()
 
 
 @pytest.mark.filterwarnings("ignore:End of file reached")
@@ -276,7 +276,7 @@ def test_missing_decoder_plugin_names_the_package(tmp_path, monkeypatch):
     write_image(tmp_path / "c" / "a.dcm", ramp())
     monkeypatch.setattr("synthgen.sources.dicom.get_decoder", lambda uid: NoPlugin())
     with pytest.raises(SynthgenError, match=r"a\.dcm.*decoder plugin.*pylibjpeg-openjpeg"):
-        adapter_for(tmp_path).records()
+        adapter_for(tmp_path).checked_records()
 
 
 # --- no identifiers out ---------------------------------------------------------------------------
@@ -305,7 +305,7 @@ def phi_source(root: Path) -> Path:
 
 def test_records_and_provenance_carry_no_header_identifier(tmp_path):
     adapter = adapter_for(phi_source(tmp_path / "src"))
-    records = adapter.records()
+    records = adapter.checked_records()
     marked = next(r for r in records if r.patient_key == "MARKERID42")
     assert marked.source.startswith("normal/P") and marked.source.endswith(".dcm")
     text = repr([(r.source, r.label, sorted(r.findings)) for r in records]) + repr(adapter.provenance())
@@ -316,7 +316,7 @@ def test_records_and_provenance_carry_no_header_identifier(tmp_path):
 
 def test_path_pseudonyms_are_stable_for_one_salt(tmp_path):
     root = phi_source(tmp_path / "src")
-    first, second = adapter_for(root).records(), adapter_for(root).records()
+    first, second = adapter_for(root).checked_records(), adapter_for(root).checked_records()
     assert [r.source for r in first] == [r.source for r in second]
 
 
@@ -350,7 +350,7 @@ def test_pydicom_data_radiograph_uncompressed_and_jpeg2000_decode_identically(tm
         (root / name.split("_")[1].removesuffix(".dcm")).mkdir(parents=True)
         (root / name.split("_")[1].removesuffix(".dcm") / name).symlink_to(PYDICOM_DATA / name)
     adapter = adapter_for(root)
-    records = adapter.records()
+    records = adapter.checked_records()
     raw, j2k = (adapter.decode(r) for r in sorted(records, key=lambda r: r.label != "uncr"))
     assert raw.dtype == np.uint16 and raw.shape == (1955, 1841)
     np.testing.assert_array_equal(raw, j2k)
@@ -366,7 +366,7 @@ def test_shared_monochrome1_copy_decodes_to_the_inverse(tmp_path):
         pytest.skip(f"{SHARED_DICOM} is absent: integration tests need ../shared/data beside the repository")
     labels = write_csv(tmp_path / "labels.csv", [{"path": n, "label": "chest"} for n in names])
     adapter = adapter_for(SHARED_DICOM, labels_csv=labels)
-    mono2, mono1 = (adapter.decode(r) for r in adapter.records())
+    mono2, mono1 = (adapter.decode(r) for r in adapter.checked_records())
     assert mono2.shape == mono1.shape == (1024, 1024) and mono2.dtype == mono1.dtype == np.uint8
     assert (mono2.astype(np.int64) + mono1 == 255).all()
-    assert "1.2.276" not in repr(adapter.records()[0].source)
+    assert "1.2.276" not in repr(adapter.checked_records()[0].source)

@@ -28,6 +28,7 @@ from validation.audit_summary import read_audit
 from validation.classifier import Recipe
 from validation.data import DEFAULT_MIN_PER_CLASS, ExternalTest, load_external_tests, load_validation_data
 from validation.features import Encoder, classifier_encoder, load_torchscript_encoder
+from validation.findings import finding_steps, score_findings
 from validation.generator_run import read_training_curves
 from validation.realism import RealismOptions, feature_realism
 from validation.regimes import DEFAULT_LOW_DATA, plan_regimes, run_regimes, training_steps
@@ -104,6 +105,8 @@ def validate(
     results, trtr_model = runs.results, runs.encoder_model
     utility = summarize_regimes(results, data.classes, bootstrap, seed)
     external = _external_summaries(externals, runs.external, data.classes, bootstrap, seed)
+    with progress_bar(finding_steps(data, seed_list, recipe), "finding classifiers", "steps", progress) as step:
+        findings = score_findings(data, recipe, seed_list, bootstrap, seed, step)  # None without findings
     timings["downstream_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
     chosen = user_encoder or classifier_encoder(
@@ -141,6 +144,7 @@ def validate(
                     "min_per_class": min_per_class, "two_sample": asdict(two_sample)},
         "encoder": chosen.description,
         "utility": utility,
+        "findings": findings,
         "realism": feature_metrics,
         "diversity": diversity,
         "intensity": intensity,

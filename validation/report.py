@@ -89,6 +89,7 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         warnings=metrics["warnings"],
         sample_grids=sample_grids(data, seed),
         utility=metrics["utility"],
+        findings=metrics.get("findings"),  # validation/findings.py; None for sets without findings
         recipe_text=_recipe_text(metrics["recipe"]),
         seeds=metrics["seeds"],
         figures=drawn,

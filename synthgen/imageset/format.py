@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 
 FORMAT_NAME = "synthgen-image-set"
-FORMAT_VERSION = 1
+# 2: the `source` column of real sets holds a salted hash of the input path by default (1: the path).
+FORMAT_VERSION = 2
 
 IMAGES_DIR = "images"
 MANIFEST_FILE = "manifest.csv"

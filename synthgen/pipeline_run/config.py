@@ -26,6 +26,7 @@ import yaml
 from synthgen.config import build_dataclass, read_yaml_mapping
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.source_problems import DROP_CHOICES
 
 PHANTOM = "phantom"
 EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
@@ -59,6 +60,9 @@ class PrepareConfig:
     findings: tuple[str, ...] | None = None
     resplit: bool = False
     dedupe: bool = False
+    drop: tuple[str, ...] = ()  # row problems to leave out (synthgen.source_problems.DROP_CHOICES)
+    keep_source_names: bool = False
+    source_map: str | None = None  # default: beside the run folder, RUN.PRIVATE-source-names.csv
     name: str | None = None
     workers: int | None = None
 
@@ -70,6 +74,9 @@ class PrepareConfig:
                 raise ValueError(f"{', '.join(path_options)} apply to a path source, not to source: phantom")
         elif self.n is not None:
             raise ValueError("n applies to source: phantom only (a path source holds its own images)")
+        unknown = [kind for kind in self.drop if kind not in DROP_CHOICES]
+        if unknown:
+            raise ValueError(f"drop {', '.join(unknown)} is not one of {', '.join(DROP_CHOICES)}")
 
     @property
     def is_phantom(self) -> bool:
@@ -83,7 +90,12 @@ class PrepareConfig:
 
 _PATH_SOURCE_OPTIONS = ("format", "labels", "path_column", "label_column", "patient_column", "patient_pattern",
                         "findings_column", "findings_separator", "no_finding", "split_column", "uid_column",
-                        "classes", "findings", "resplit", "dedupe", "name", "workers")
+                        "classes", "findings", "resplit", "dedupe", "drop", "keep_source_names", "source_map",
+                        "name", "workers")
+
+
+# Added with issue 15 (row problems, source-name hashing): their defaults, as config_to_dict writes them.
+_LATER_PREPARE_DEFAULTS = {"drop": [], "keep_source_names": False, "source_map": None}
 
 
 @dataclass(frozen=True)
@@ -169,8 +181,15 @@ class RunConfig:
             raise ValueError(f"threads must be >= 1 (or left out), got {self.threads}")
 
     def section(self, name: str) -> dict:
-        """One section as plain JSON-able values (what a stage's config hash covers)."""
-        return config_to_dict(getattr(self, name))
+        """One section as plain JSON-able values (what a stage's config hash covers).
+
+        Prepare options added after run folders existed count only when set, so upgrading synthgen
+        does not by itself redo a finished run."""
+        values = config_to_dict(getattr(self, name))
+        if name == "prepare":
+            values = {k: v for k, v in values.items()
+                      if k not in _LATER_PREPARE_DEFAULTS or v != _LATER_PREPARE_DEFAULTS[k]}
+        return values
 
 
 def source_date_epoch(created: str) -> int:

@@ -75,8 +75,11 @@ def _prepare(ctx: StageContext) -> dict:
                                 test_fraction=c.test_fraction, bit_depth=c.bit_depth, on_image=advance)
     else:
         from synthgen.ingest import prepare
+        from synthgen.sources.names import default_map_path
 
-        image_set = prepare(c.source, out, progress=ctx.progress, **c.prepare_options())
+        options = c.prepare_options()
+        options["source_map"] = options["source_map"] or default_map_path(ctx.root)  # not in the staging folder
+        image_set = prepare(c.source, out, progress=ctx.progress, **options)
     counts = image_set.info["counts"]
     return {"images": counts["images"], "patients": counts["patients"], "classes": image_set.classes,
             "image_size": image_set.image_size, "by_split": counts["by_split"]}

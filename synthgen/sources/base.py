@@ -13,6 +13,9 @@ from typing import ClassVar
 
 import numpy as np
 
+from synthgen.errors import SynthgenError
+from synthgen.source_problems import ProblemLog
+
 
 @dataclass(frozen=True)
 class SourceRecord:
@@ -20,7 +23,9 @@ class SourceRecord:
 
     `patient_key` is the source's raw patient identifier: it only feeds split assignment and the
     salted pseudonym and is never written out. `source` is what the manifest shows as the origin
-    (a relative path or an array key) and must not contain identifiers.
+    when the user keeps source names (a relative path or an array key, known identifiers redacted);
+    `origin` is the raw relative path or key, which only feeds the salted source hash, the private
+    source-name map and error messages.
     """
 
     source: str
@@ -29,6 +34,12 @@ class SourceRecord:
     split: str | None = None
     findings: frozenset[str] = frozenset()
     ref: object = None
+    origin: str = ""
+
+    @property
+    def where(self) -> str:
+        """The raw location of the row, for error messages (never written into an image set)."""
+        return self.origin or self.source
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,8 @@ class SourceAdapter(ABC):
         self.options = options
         self.classes: list[str] = []
         self.findings: list[str] = []
+        self.problems = ProblemLog()  # bad rows found by records(), each left out of its result
+        self.label_names: dict[str, str] = {}  # raw label value -> class name, as matched
 
     @classmethod
     @abstractmethod
@@ -69,11 +82,22 @@ class SourceAdapter(ABC):
 
     @abstractmethod
     def records(self) -> list[SourceRecord]:
-        """All images of the source, labels checked; sets `self.classes` and `self.findings`.
+        """All good images of the source, labels checked; sets `self.classes` and `self.findings`.
 
-        Raise SynthgenError naming the file or field for anything wrong (missing file, unknown
-        label, empty class).
+        A bad row (missing file, empty label, unknown class, repeated row, unreadable file) goes
+        into `self.problems` and is left out; anything else wrong (a missing column, an empty
+        class) raises SynthgenError naming the file or field.
         """
+
+    def checked_records(self) -> list[SourceRecord]:
+        """`records()`, failing on any row problem with all of them named (no drop policy)."""
+        try:
+            records = self.records()
+        except SynthgenError:  # e.g. a class left empty by bad rows: the rows are the better message
+            self.problems.raise_if_blocking(frozenset(), str(self.path))
+            raise
+        self.problems.raise_if_blocking(frozenset(), str(self.path))
+        return records
 
     @abstractmethod
     def decode(self, record: SourceRecord) -> np.ndarray:

@@ -13,7 +13,7 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset.format import normalize_name
 from synthgen.sources.base import SourceAdapter, SourceOptions, SourceRecord
 from synthgen.sources.image_files import decode_image_file, list_image_files
-from synthgen.sources.labels import parse_split, resolve_vocabulary
+from synthgen.sources.labels import drop_unknown_classes, parse_split, resolve_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -69,10 +69,14 @@ class ClassFolderSource(SourceAdapter):
             if not files:
                 raise SynthgenError(f"class folder {class_dir} has no images (PNG/JPEG/TIFF/BMP); add some or remove it")
             label = normalize_name(class_dir.name)
+            self.label_names[class_dir.name] = label
             for path in files:
                 relative = path.relative_to(self.path).as_posix()
                 patient = patient_from_name(path.name, pattern, path) if pattern else relative
-                records.append(SourceRecord(relative, label, patient, split, frozenset(), path))
+                records.append(SourceRecord(relative, label, patient, split, frozenset(), path, origin=relative))
+        records = drop_unknown_classes(records, self.options.classes, self.problems)
+        if not records:
+            return []
         if pattern is None:
             log.warning("no --patient-pattern: every image counts as its own patient, so splits are image-level")
         self.classes = resolve_vocabulary({r.label for r in records}, self.options.classes, "class", str(self.path))

@@ -13,7 +13,7 @@ from synthgen.errors import SynthgenError
 from synthgen.sources.base import SourceAdapter, SourceOptions, SourceRecord
 from synthgen.sources.class_folders import compile_patient_pattern, patient_from_name
 from synthgen.sources.image_files import IMAGE_SUFFIXES, decode_image_file
-from synthgen.sources.labels import read_label_csv, resolve_vocabulary
+from synthgen.sources.labels import drop_unknown_classes, read_label_csv, resolve_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -31,18 +31,28 @@ class CsvTableSource(SourceAdapter):
             raise SynthgenError(f"source {self.path} needs a labels CSV: pass --labels FILE.csv")
         if not self.path.is_dir():
             raise SynthgenError(f"source {self.path} is not a folder")
-        rows = read_label_csv(self.options.labels_csv, self.options, self.options.path_column)
+        rows = read_label_csv(self.options.labels_csv, self.options, self.options.path_column, self.problems)
         pattern = compile_patient_pattern(self.options)
-        records = []
+        records, lines, csv_name = [], {}, Path(self.options.labels_csv).name
         for row in rows:
             path = self.path / row.key
-            where = f"{self.options.labels_csv} line {row.line}"
+            where, short = f"{self.options.labels_csv} line {row.line}", f"{csv_name} line {row.line}"
             if not path.is_file():
-                raise SynthgenError(f"{where}: image {path} does not exist; fix the path or remove the row")
+                self.problems.add("missing-file", short,
+                                  f"{where}: image {path} does not exist; fix the path or remove the row")
+                continue
             if path.suffix.lower() not in IMAGE_SUFFIXES:
-                raise SynthgenError(f"{where}: {path} is not a PNG/JPEG/TIFF/BMP file; use --format dicom for DICOM")
+                self.problems.add("unreadable-image", short, f"{where}: {path} is not a "
+                                  "PNG/JPEG/TIFF/BMP file; use --format dicom for DICOM")
+                continue
             patient = row.patient or (patient_from_name(path.name, pattern, path) if pattern else row.key)
-            records.append(SourceRecord(Path(row.key).as_posix(), row.label, patient, row.split, row.findings, path))
+            lines[len(records)] = short
+            self.label_names[row.raw_label] = row.label
+            records.append(SourceRecord(Path(row.key).as_posix(), row.label, patient, row.split, row.findings, path,
+                                        origin=Path(row.key).as_posix()))
+        records = drop_unknown_classes(records, self.options.classes, self.problems, lines)
+        if not records:
+            return []
         if not self.options.patient_column and pattern is None:
             log.warning("no --patient-column: every image counts as its own patient, so splits are image-level")
         where = str(self.options.labels_csv)

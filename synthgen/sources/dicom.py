@@ -27,7 +27,7 @@ from synthgen.pseudonym import pseudonym, resolve_salt
 from synthgen.sources.base import SourceAdapter, SourceOptions, SourceRecord
 from synthgen.sources.dicom_pixels import MONOCHROME, radiograph_pixels
 from synthgen.sources.image_files import IMAGE_SUFFIXES
-from synthgen.sources.labels import read_label_csv, resolve_vocabulary
+from synthgen.sources.labels import drop_unknown_classes, read_label_csv, resolve_vocabulary
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,11 @@ class DicomSource(SourceAdapter):
             patient_key = patient or header.patient or header.relative
             own_id = () if patient_key == header.relative else ((patient_key, "P"),)
             source = self._redact(header.relative, header.identifiers + own_id)
-            records.append(SourceRecord(source, label, patient_key, split, findings, header.path))
+            records.append(SourceRecord(source, label, patient_key, split, findings, header.path,
+                                        origin=header.relative))
+        records = drop_unknown_classes(records, self.options.classes, self.problems)
+        if not records:
+            return []
         if not self.options.patient_column and any(h.patient is None for h, *_ in labelled):
             log.warning("some DICOM files have no PatientID, PatientName or StudyInstanceUID: each counts as its own patient")
         where = str(self.options.labels_csv or self.path)
@@ -132,38 +136,56 @@ class DicomSource(SourceAdapter):
             )
         labelled = []
         for path in files:
-            header = self._read_header(path)
-            label = normalize_name(path.relative_to(self.path).parts[0])
-            labelled.append((header, label, None, None, frozenset()))
+            header = self._header_or_problem(path)
+            if header is None:
+                continue
+            folder = path.relative_to(self.path).parts[0]
+            self.label_names[folder] = normalize_name(folder)
+            labelled.append((header, normalize_name(folder), None, None, frozenset()))
         return labelled
 
     def _labels_from_csv(self, files: list[Path]) -> list[tuple]:
         options, csv_path = self.options, self.options.labels_csv
         by_uid = options.uid_column is not None
-        rows = read_label_csv(csv_path, options, options.uid_column if by_uid else options.path_column)
+        rows = read_label_csv(csv_path, options, options.uid_column if by_uid else options.path_column, self.problems)
         if by_uid:
-            headers = {h.sop_uid: h for h in map(self._read_header, files)}
+            headers = {h.sop_uid: h for h in map(self._header_or_problem, files) if h is not None}
         else:
             relative = {p.relative_to(self.path).as_posix(): p for p in files}
         labelled, used = [], set()
         for row in rows:
-            where = f"{csv_path} line {row.line}"
+            where, short = f"{csv_path} line {row.line}", f"{Path(csv_path).name} line {row.line}"
             if by_uid:
                 header = headers.get(row.key)
                 if header is None:
-                    raise SynthgenError(f"{where}: no DICOM file under {self.path} has SOPInstanceUID {row.key}; "
-                                        "fix the row or remove it")
+                    self.problems.add("missing-file", short, f"{where}: no readable DICOM file under {self.path} "
+                                      f"has SOPInstanceUID {row.key}; fix the row or remove it")
+                    continue
             else:
                 key = row.key.replace("\\", "/").removeprefix("./")
                 if key not in relative:
-                    problem = "is not a DICOM file" if (self.path / key).is_file() else "does not exist"
-                    raise SynthgenError(f"{where}: file {self.path / key} {problem}; fix the path or remove the row")
-                header = self._read_header(relative[key])
+                    exists = (self.path / key).is_file()
+                    problem = "is not a DICOM file" if exists else "does not exist"
+                    self.problems.add("unreadable-image" if exists else "missing-file", short,
+                                      f"{where}: file {self.path / key} {problem}; fix the path or remove the row")
+                    continue
+                header = self._header_or_problem(relative[key])
+                if header is None:
+                    continue
             used.add(header.path)
+            self.label_names[row.raw_label] = row.label
             labelled.append((header, row.label, row.patient, row.split, row.findings))
         if unlisted := len(files) - len(used):
             log.warning("%d DICOM files under %s are not in %s: skipped", unlisted, self.path, csv_path)
         return labelled
+
+    def _header_or_problem(self, path: Path) -> _Header | None:
+        """The header of `path`, or None with an unreadable-image problem logged."""
+        try:
+            return self._read_header(path)
+        except SynthgenError as err:
+            self.problems.add("unreadable-image", path.relative_to(self.path).as_posix(), str(err))
+            return None
 
     def _read_header(self, path: Path) -> _Header:
         """Header of one file (pixels not read), rejecting anything but a single-frame grey image."""

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from synthgen.errors import SynthgenError
 from synthgen.imageset.format import SPLITS, normalize_name
-from synthgen.sources.base import SourceOptions
+from synthgen.sources.base import SourceOptions, SourceRecord
+from synthgen.source_problems import ProblemLog
 
 _SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": "val",
                   "validation": "val", "test": "test", "testing": "test"}
@@ -17,7 +18,8 @@ _SPLIT_ALIASES = {"train": "train", "training": "train", "val": "val", "valid": 
 
 @dataclass(frozen=True)
 class LabelRow:
-    """One CSV row: `key` is the value of the path (or UID) column; `line` is for error messages."""
+    """One CSV row: `key` is the value of the path (or UID) column; `line` is for error messages;
+    `label` is the class name matched from `raw_label` (case and spacing ignored)."""
 
     line: int
     key: str
@@ -25,6 +27,7 @@ class LabelRow:
     patient: str | None
     findings: frozenset[str]
     split: str | None
+    raw_label: str = ""
 
 
 def parse_findings(value: str, separator: str, no_finding: str) -> frozenset[str]:
@@ -42,8 +45,9 @@ def parse_split(value: str, where: str) -> str | None:
     return split
 
 
-def read_label_csv(path: Path, options: SourceOptions, key_column: str) -> list[LabelRow]:
-    """Read and check a labels CSV: required columns present, no empty key or label."""
+def read_label_csv(path: Path, options: SourceOptions, key_column: str, problems: ProblemLog) -> list[LabelRow]:
+    """Read and check a labels CSV: required columns present; rows with an empty key or label, or a
+    key listed again, go into `problems` and are left out."""
     path = Path(path)
     if not path.is_file():
         raise SynthgenError(f"labels CSV {path} does not exist: check --labels")
@@ -59,34 +63,57 @@ def read_label_csv(path: Path, options: SourceOptions, key_column: str) -> list[
                     f"labels CSV {path} has no column {', '.join(repr(c) for c in missing)} "
                     f"(columns: {', '.join(header) or 'none'}); name the right one with the matching --*-column option"
                 )
-            rows = []
+            rows, first_line, seen_any = [], {}, False
             for line, raw in enumerate(reader, start=2):
-                where = f"{path} line {line}"
+                seen_any = True
+                where = f"{path.name} line {line}"
                 key, label = (raw.get(key_column) or "").strip(), (raw.get(options.label_column) or "").strip()
                 if not key:
-                    raise SynthgenError(f"{where}: column {key_column!r} is empty; every row needs one")
+                    problems.add("missing-file", where, f"{path} line {line}: column {key_column!r} is empty; "
+                                 "every row needs one")
+                    continue
                 if not label:
-                    raise SynthgenError(f"{where}: column {options.label_column!r} is empty; give every image a label")
+                    problems.add("empty-label", where, f"{path} line {line}: column {options.label_column!r} is "
+                                 "empty; give every image a label")
+                    continue
+                if key in first_line:
+                    problems.add("duplicate-row", where, f"{path} lines {first_line[key]} and {line}: "
+                                 f"{key_column!r} value {key!r} appears twice")
+                    continue
+                first_line[key] = line
                 patient = (raw.get(options.patient_column) or "").strip() if options.patient_column else None
                 findings = (
                     parse_findings(raw.get(options.findings_column) or "", options.findings_separator, options.no_finding)
                     if options.findings_column
                     else frozenset()
                 )
-                split = parse_split(raw.get(options.split_column) or "", where) if options.split_column else None
-                rows.append(LabelRow(line, key, normalize_name(label), patient or None, findings, split))
+                split = (parse_split(raw.get(options.split_column) or "", f"{path} line {line}")
+                         if options.split_column else None)
+                rows.append(LabelRow(line, key, normalize_name(label), patient or None, findings, split, label))
     except UnicodeDecodeError:
         raise SynthgenError(f"labels CSV {path} is not UTF-8 text; save it as UTF-8 CSV") from None
     except csv.Error as err:
         raise SynthgenError(f"labels CSV {path} is not valid CSV: {err}") from None
-    if not rows:
+    if not seen_any:
         raise SynthgenError(f"labels CSV {path} has no rows")
-    keys = {}
-    for row in rows:
-        if row.key in keys:
-            raise SynthgenError(f"{path} lines {keys[row.key]} and {row.line}: {key_column!r} value {row.key!r} appears twice")
-        keys[row.key] = row.line
     return rows
+
+
+def drop_unknown_classes(records: list[SourceRecord], requested: tuple[str, ...] | None, problems: ProblemLog,
+                         where: dict[int, str] | None = None) -> list[SourceRecord]:
+    """`records` without those whose label is not in `requested` (each such row becomes a problem)."""
+    if requested is None:
+        return records
+    names = [normalize_name(n) for n in requested]
+    kept = []
+    for i, record in enumerate(records):
+        if record.label in names:
+            kept.append(record)
+            continue
+        location = (where or {}).get(i, record.where)
+        problems.add("unknown-class", location, f"{location}: class value {record.label!r} is not in --classes "
+                     f"({', '.join(names)}); add it or fix the label")
+    return kept
 
 
 def resolve_vocabulary(found: Iterable[str], requested: tuple[str, ...] | None, what: str, where: str) -> list[str]:
