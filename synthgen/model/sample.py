@@ -89,13 +89,11 @@ def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, i
     Options left None take the run's `sampling:` config, then the parametrization's defaults."""
     folder = RunFolder(Path(run))
     pipeline = DiffusionPipeline.load(folder.model_dir)
-    defaults = load_run_config(folder.config).sampling if folder.config.is_file() else SamplingConfig()
-    _check_options(steps, guidance, churn, batch_size, start, count, pipeline)
-    sampler_, steps = SamplingConfig(sampler=Sampler(sampler) if sampler else defaults.sampler,
-                                     steps=steps or defaults.steps).resolved(pipeline.diffusion.parametrization)
-    guidance = guidance if guidance is not None else defaults.guidance
-    churn = churn if churn is not None else defaults.churn
-    batch_size = batch_size or defaults.batch_size
+    if start < 0 or (count is not None and count <= 0):
+        raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
+    chosen = sampling_settings(folder, pipeline, sampler, steps, guidance, churn, batch_size)
+    sampler_, steps, guidance, churn, batch_size = (chosen.sampler, chosen.steps, chosen.guidance, chosen.churn,
+                                                    chosen.batch_size)
     plan = plan_samples(pipeline.label_prior, pipeline.labels, n, per_class, seed)
     stop = len(plan) if count is None else start + count
     if stop > len(plan):
@@ -125,8 +123,20 @@ def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, i
     return ImageSet.open(out)
 
 
-def _check_options(steps: int | None, guidance: float | None, churn: float | None, batch_size: int | None,
-                   start: int, count: int | None, pipeline: DiffusionPipeline) -> None:
+@dataclass(frozen=True)
+class SamplingSettings:
+    sampler: Sampler
+    steps: int
+    guidance: float
+    churn: float
+    batch_size: int
+
+
+def sampling_settings(folder: RunFolder, pipeline: DiffusionPipeline, sampler: str | None = None,
+                      steps: int | None = None, guidance: float | None = None, churn: float | None = None,
+                      batch_size: int | None = None) -> SamplingSettings:
+    """The options given, else the run's `sampling:` config, else the parametrization's defaults;
+    a one-line error for a value out of range or a sampler the model cannot use."""
     if guidance is not None and guidance < 0:
         raise SynthgenError(f"--guidance must be >= 0 (1 = plain conditional), got {guidance}")
     if churn is not None and churn < 0:
@@ -137,8 +147,13 @@ def _check_options(steps: int | None, guidance: float | None, churn: float | Non
         raise SynthgenError(f"--steps must be in 1..{top}, got {steps}")
     if batch_size is not None and batch_size <= 0:
         raise SynthgenError(f"--batch-size must be positive, got {batch_size}")
-    if start < 0 or (count is not None and count <= 0):
-        raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
+    if sampler is not None and sampler not in {s.value for s in Sampler}:
+        raise SynthgenError(f"sampler {sampler!r} is not one of {', '.join(s.value for s in Sampler)}")
+    defaults = load_run_config(folder.config).sampling if folder.config.is_file() else SamplingConfig()
+    chosen, chosen_steps = SamplingConfig(sampler=Sampler(sampler) if sampler else defaults.sampler,
+                                          steps=steps or defaults.steps).resolved(pipeline.diffusion.parametrization)
+    return SamplingSettings(chosen, chosen_steps, guidance if guidance is not None else defaults.guidance,
+                            churn if churn is not None else defaults.churn, batch_size or defaults.batch_size)
 
 
 def _provenance(folder: RunFolder, n: int | None, per_class: dict | None, seed: int, start: int, stop: int,

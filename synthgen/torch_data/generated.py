@@ -14,11 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from synthgen.errors import SynthgenError
-from synthgen.model.config import Sampler, load_train_config
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from synthgen.model.run_folder import RunFolder
-from synthgen.model.sample import plan_samples
+from synthgen.model.sample import plan_samples, sampling_settings
 from synthgen.torch_data.items import Transform, apply, make_item
 
 
@@ -35,15 +33,7 @@ class GeneratedDataset(Dataset):
                  device: str = "cpu", transform: Transform | None = None) -> None:
         folder = RunFolder(Path(run))
         self.pipeline = DiffusionPipeline.load(folder.model_dir)
-        defaults = load_train_config(folder.config).sampling if folder.config.is_file() else None
-        try:
-            self.sampler = Sampler(sampler) if sampler else (defaults.sampler if defaults else Sampler.DDIM)
-        except ValueError:
-            raise SynthgenError(f"sampler {sampler!r} is not one of {', '.join(s.value for s in Sampler)}") from None
-        self.steps = steps if steps is not None else (defaults.steps if defaults else 25)
-        self.guidance = guidance if guidance is not None else (defaults.guidance if defaults else 1.0)
-        if not 1 <= self.steps <= self.pipeline.diffusion.timesteps:
-            raise SynthgenError(f"steps must be in 1..{self.pipeline.diffusion.timesteps}, got {self.steps}")
+        self.settings = sampling_settings(folder, self.pipeline, sampler, steps, guidance)
         self.plan = plan_samples(self.pipeline.label_prior, self.pipeline.labels, n, per_class, seed)
         self.classes, self.findings = list(self.pipeline.labels.classes), list(self.pipeline.labels.findings)
         self.device, self.transform = device, transform
@@ -62,7 +52,8 @@ class GeneratedDataset(Dataset):
         conditions = labels.encode(self.plan.class_indices[rows], self.plan.findings[rows] if self.findings else None)
         seeds = [int(s) for s in self.plan.seeds[rows]]
         with torch.inference_mode():
-            images = self.pipeline(conditions, seeds, self.sampler, self.steps, self.guidance, self.device)
+            images = self.pipeline(conditions, seeds, self.settings.sampler, self.settings.steps,
+                                   self.settings.guidance, self.device, self.settings.churn)
         pixels = to_pixels(images, self.pipeline.bit_depth)
         return [
             apply(self.transform, make_item(
