@@ -27,7 +27,7 @@ from validation.classifier import Recipe, train_classifier
 from validation.features import classifier_encoder
 from validation.realism import frechet_distance, kernel_inception_distance
 
-from sample_speed import SETTINGS  # bench/ script beside this one: the same (sampler, steps) rows
+from sample_speed import usable_settings  # bench/ script beside this one: the same (sampler, steps) rows
 
 
 def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, steps: int, guidance: float,
@@ -73,7 +73,7 @@ def main() -> None:
     print(f"{'real test':<16}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
           f"{kernel_inception_distance(reference, real_test):>10.4f}")
     wanted = None if args.samplers == "all" else set(args.samplers.split(","))
-    for (sampler, steps), guidance in itertools.product(SETTINGS, [float(g) for g in args.guidance.split(",")]):
+    for (sampler, steps), guidance in itertools.product(usable_settings(pipeline), [float(g) for g in args.guidance.split(",")]):
         name = f"{sampler.value}-{steps}"
         if wanted is not None and name not in wanted:
             continue
