@@ -105,6 +105,7 @@ def train_all(args: argparse.Namespace) -> None:
 
 def score_all(args: argparse.Namespace) -> None:
     """`synthgen validate` (one seed) for every trained arm; a markdown table of the headline numbers."""
+    from synthgen.imageset import ImageSet
     from validation.api import validate
 
     rows = []
@@ -114,10 +115,19 @@ def score_all(args: argparse.Namespace) -> None:
             validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
                      progress=False)
         metrics = json.loads((report / "metrics.json").read_text())
-        rows.append(headline(json.loads((folder / "train.json").read_text()), metrics))
+        row = headline(json.loads((folder / "train.json").read_text()), metrics)
+        row["dark bottom row %"] = dark_bottom_share(ImageSet.open(folder / "synthetic").load_pixels())
+        rows.append(row)
+    real = ImageSet.open(args.data)
+    rows.append({"arm": "real test", "dark bottom row %": dark_bottom_share(real.load_pixels(real.indices("test")))})
     table = markdown(rows)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
+
+
+def dark_bottom_share(pixels) -> float:
+    """% of images whose bottom row is nearly black (mean < 0.08): the fill a zero-padded shift leaves."""
+    return round(100.0 * float((pixels[:, -1, :].mean(axis=1) < 0.08).mean()), 2)
 
 
 def headline(trained: dict, metrics: dict) -> dict:

@@ -84,7 +84,9 @@ def test_training_lowers_the_loss(tmp_path, data16):
 
 
 def test_resume_after_kill_9_gives_bit_identical_weights(tmp_path, data16):
-    config = tiny_config(training={"steps": 40, "checkpoint_every": 4, "log_every": 4, "grid_per_class": 0})
+    """edm with post-hoc EMA profiles: the resumed run's profiles, and so the chosen weights, are identical."""
+    config = tiny_config(training={"steps": 40, "checkpoint_every": 4, "log_every": 4, "grid_per_class": 0,
+                                   "ema_profiles": [0.05, 0.1], "ema_selection_images": 8})
     config_path = write_config(tmp_path / "config.yaml", config)
     train(data16, tmp_path / "straight", config, progress=False)
     command = [sys.executable, "-m", "synthgen", "-q", "train", "--data", str(data16), "--out",
@@ -185,7 +187,7 @@ def test_shipped_training_configs_load_and_build(path):
     from synthgen.model.network import build_unet
 
     config = load_train_config(path)
-    assert config.training.steps > 0
+    assert (config.training.steps or 0) > 0 or (config.training.minutes or 0) > 0
     build_unet(config.network, 3)
 
 

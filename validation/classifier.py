@@ -88,15 +88,24 @@ def train_classifier(
     y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
     counts = torch.bincount(y, minlength=n_classes).clamp(min=1).double()
     sample_weights = 1.0 / counts[y]  # every class drawn equally often
+
+    def batch_loss() -> torch.Tensor:
+        batch = torch.multinomial(sample_weights, recipe.batch_size, replacement=True, generator=generator)
+        return nn.functional.cross_entropy(model(augment(x[batch], generator, recipe)), y[batch])
+
+    return fit(model, recipe, batch_loss, on_step)
+
+
+def fit(model: nn.Module, recipe: Recipe, batch_loss: Callable[[], torch.Tensor],
+        on_step: Callable[[int], None] | None = None) -> nn.Module:
+    """The recipe's optimizer loop (AdamW, one-cycle schedule) over `recipe.steps` draws of `batch_loss`."""
     optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=recipe.learning_rate, total_steps=recipe.steps, pct_start=0.15
     )
     model.train()
     for _ in range(recipe.steps):
-        batch = torch.multinomial(sample_weights, recipe.batch_size, replacement=True, generator=generator)
-        inputs = augment(x[batch], generator, recipe)
-        loss = nn.functional.cross_entropy(model(inputs), y[batch])
+        loss = batch_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

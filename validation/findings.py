@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from validation.classifier import Recipe, augment, build_network
+from validation.classifier import Recipe, augment, build_network, fit
 from validation.data import Selection, ValidationData
 from validation.stats import bootstrap_weights, interval, weighted_auc
 from validation.verdict import THRESHOLDS
@@ -61,21 +61,12 @@ def train_multilabel(images: np.ndarray, targets: np.ndarray, recipe: Recipe, se
     positives = y.sum(dim=0)
     pos_weight = ((len(y) - positives) / positives.clamp(min=1)).clamp(1.0, MAX_POS_WEIGHT)
     loss_fn = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=recipe.learning_rate, weight_decay=recipe.weight_decay)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=recipe.learning_rate, total_steps=recipe.steps,
-                                                   pct_start=0.15)
-    model.train()
-    for _ in range(recipe.steps):
+
+    def batch_loss() -> torch.Tensor:
         batch = torch.randint(0, len(x), (recipe.batch_size,), generator=generator)
-        loss = loss_fn(model(augment(x[batch], generator, recipe)), y[batch])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        if on_step is not None:
-            on_step(1)
-    model.eval()
-    return model
+        return loss_fn(model(augment(x[batch], generator, recipe)), y[batch])
+
+    return fit(model, recipe, batch_loss, on_step)
 
 
 @torch.no_grad()
