@@ -61,11 +61,11 @@ def test_sigma_grid_runs_from_sigma_max_to_sigma_min_on_the_rho_grid_then_zero()
     assert grid[2].item() == pytest.approx(middle)
 
 
-@pytest.mark.parametrize(("churn", "steps"), [(0.0, 32), (10.0, 64)])
-def test_heun_with_the_ideal_denoiser_samples_the_gaussian_data_distribution(churn, steps):
+@pytest.mark.parametrize(("sampler", "steps", "churn"), [("heun", 32, 0.0), ("heun", 64, 10.0), ("dpm++", 40, 0.0)])
+def test_edm_samplers_with_the_ideal_denoiser_sample_the_gaussian_data_distribution(sampler, steps, churn):
     config = DiffusionConfig(sigma_data=0.5)
     pipeline = DiffusionPipeline(Oracle(0.5, mean=0.2, std=0.3), NetworkConfig(), config, LabelSpace(("a",)), 8)
-    images = pipeline(pipeline.labels.encode(np.zeros(64, dtype=int)), list(range(64)), Sampler.HEUN, steps,
+    images = pipeline(pipeline.labels.encode(np.zeros(64, dtype=int)), list(range(64)), Sampler(sampler), steps,
                       churn=churn)
     assert images.mean().item() == pytest.approx(0.2, abs=0.01)
     assert images.std().item() == pytest.approx(0.3, abs=0.015)

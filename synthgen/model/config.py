@@ -52,8 +52,8 @@ class LossWeighting(str, Enum):
 
 
 class Sampler(str, Enum):
-    """heun: EDM's 2nd-order sampler (edm models). ddim and dpm++ are deterministic few-step samplers,
-    ddpm walks every training timestep (vp models)."""
+    """heun: EDM's 2nd-order sampler (edm models); dpm++: DPM-Solver++ 2M (edm and vp models); ddim
+    (deterministic, few steps) and ddpm (every training timestep) for vp models."""
 
     HEUN = "heun"
     DDIM = "ddim"
@@ -63,7 +63,7 @@ class Sampler(str, Enum):
 
 # Which samplers each parametrization supports, its default sampler first, and that sampler's default steps.
 SAMPLERS_OF = {
-    Parametrization.EDM: (Sampler.HEUN,),
+    Parametrization.EDM: (Sampler.HEUN, Sampler.DPM_SOLVER),
     Parametrization.VP: (Sampler.DDIM, Sampler.DPM_SOLVER, Sampler.DDPM),
 }
 DEFAULT_STEPS = {Sampler.HEUN: 12, Sampler.DDIM: 20, Sampler.DPM_SOLVER: 20, Sampler.DDPM: 1000}
