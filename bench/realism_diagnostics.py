@@ -26,16 +26,19 @@ from validation.image_statistics import laplacian_variance
 from validation.realism import frechet_distance
 
 
+@torch.no_grad()
 def reconstruct(pipeline: DiffusionPipeline, images: np.ndarray, conditions: torch.Tensor, sigma: float,
-                steps: int, seed: int) -> np.ndarray:
+                steps: int, seed: int, device: str = "cpu") -> np.ndarray:
     """Noise [0, 1] images to `sigma` (in the model's [-1, 1] space) and run Heun from there to 0."""
     config = dataclasses.replace(pipeline.diffusion, sigma_max=sigma)
     x = torch.from_numpy(images).unsqueeze(1).float() * 2 - 1
     noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
+    x, noise, conditions = x.to(device), noise.to(device), conditions.to(device)
+    pipeline.unet.to(device)
     loop = HeunLoop(config, steps)
     # HeunLoop starts from noise * sigma_max: pass (x + sigma * noise) / sigma as its "noise".
     out = loop.run(lambda z, t: pipeline._guided_output(z, t, conditions, 1.0), (x + sigma * noise) / sigma, [])
-    return ((out.clamp(-1, 1)[:, 0] + 1) / 2).numpy()
+    return ((out.clamp(-1, 1)[:, 0] + 1) / 2).cpu().numpy()
 
 
 def main() -> None:
@@ -45,6 +48,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=256)
     parser.add_argument("--steps", type=int, default=12, help="Heun steps from sigma_max (fewer below)")
     parser.add_argument("--sigmas", default="0.05,0.2,0.5,1,2,5,80")
+    parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
     pipeline = DiffusionPipeline.load(args.run / "model")
     if pipeline.diffusion.parametrization is not Parametrization.EDM:
@@ -65,7 +69,8 @@ def main() -> None:
     full = HeunLoop(pipeline.diffusion, args.steps).sigmas[:-1].numpy()
     for sigma in (float(s) for s in args.sigmas.split(",")):
         steps = max(2, int(np.sum(full <= sigma)))  # the grid's own density below sigma
-        out = reconstruct(pipeline, test_pixels, conditions, min(sigma, pipeline.diffusion.sigma_max), steps, 1)
+        out = reconstruct(pipeline, test_pixels, conditions, min(sigma, pipeline.diffusion.sigma_max), steps, 1,
+                          args.device)
         print(f"| {sigma:g} | {steps} | {frechet_distance(reference, encoder.embed(out)):.3f} | "
               f"{laplacian_variance(out).mean():.5f} | {np.abs(out - test_pixels).mean():.4f} |", flush=True)
 

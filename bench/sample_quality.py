@@ -31,7 +31,7 @@ from sample_speed import usable_settings  # bench/ script beside this one: the s
 
 
 def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, steps: int, guidance: float,
-           batch: int) -> tuple[np.ndarray, float]:
+           batch: int, device: str = "cpu") -> tuple[np.ndarray, float]:
     """One image per class index (seed = its position) in [0, 1], and the seconds they took."""
     n = len(classes)
     findings = np.zeros((n, len(pipeline.labels.findings)), dtype=np.uint8) if pipeline.labels.findings else None
@@ -39,7 +39,8 @@ def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, s
     start, images = time.perf_counter(), []
     for first in range(0, n, batch):
         chunk = slice(first, min(first + batch, n))
-        images.append(pipeline(conditions[chunk], list(range(chunk.start, chunk.stop)), sampler, steps, guidance))
+        images.append(pipeline(conditions[chunk], list(range(chunk.start, chunk.stop)), sampler, steps, guidance,
+                               device))
     seconds = time.perf_counter() - start
     pixels = to_pixels(torch.cat(images), pipeline.bit_depth)  # quantized as `synthgen sample` stores them
     return pixels.astype(np.float32) / np.float32(np.iinfo(pixels.dtype).max), seconds
@@ -51,6 +52,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, required=True, help="the real image set it was trained on")
     parser.add_argument("--n", type=int, default=128, help="images per sampler")
     parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--device", default="cpu", help="where to sample (cpu, cuda)")
     parser.add_argument("--guidance", default="1.0", help="comma-separated guidance scales, each with every sampler")
     parser.add_argument("--samplers", default="all", help="comma-separated sampler-steps, e.g. dpm++-20,ddpm-1000")
     args = parser.parse_args()
@@ -77,7 +79,7 @@ def main() -> None:
         name = f"{sampler.value}-{steps}"
         if wanted is not None and name not in wanted:
             continue
-        images, seconds = sample(pipeline, classes, sampler, steps, guidance, args.batch)
+        images, seconds = sample(pipeline, classes, sampler, steps, guidance, args.batch, args.device)
         features = encoder.embed(images)
         name += f" w={guidance:g}"
         print(f"{name:<16}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"

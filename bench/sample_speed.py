@@ -25,7 +25,8 @@ from synthgen.model.pipeline import DiffusionPipeline
 # (sampler, steps): the fast defaults against slow references (vp: 1000-step ancestral; edm: Heun-50);
 # a model is run with the rows its parametrization supports (usable_settings).
 SETTINGS = [(Sampler.HEUN, 8), (Sampler.HEUN, 10), (Sampler.HEUN, 12), (Sampler.HEUN, 18), (Sampler.HEUN, 50),
-            (Sampler.DPM_SOLVER, 10), (Sampler.DPM_SOLVER, 20), (Sampler.DDIM, 20), (Sampler.DDIM, 50),
+            (Sampler.DPM_SOLVER, 10), (Sampler.DPM_SOLVER, 20), (Sampler.DPM_SOLVER, 40), (Sampler.DDIM, 20),
+            (Sampler.DDIM, 50),
             (Sampler.DDPM, 1000)]
 
 

@@ -112,7 +112,7 @@ def test_config_needs_steps_or_minutes_and_a_budget_free_schedule_for_minutes_al
     with pytest.raises(SynthgenError, match="cosine needs steps"):
         config_from_dict({"training": {"steps": None, "minutes": 5}})
     assert config_from_dict({"training": {"steps": None, "minutes": 5, "lr_schedule": "rsqrt"}}).training.minutes == 5
-    with pytest.raises(SynthgenError, match="sampling.sampler 'ddim'.*valid: heun"):
+    with pytest.raises(SynthgenError, match="sampling.sampler 'ddim'.*valid: dpm\\+\\+, heun"):
         config_from_dict({"sampling": {"sampler": "ddim"}})
     with pytest.raises(SynthgenError, match="diffusion.parametrization is 've'; valid values: edm, vp"):
         config_from_dict({"diffusion": {"parametrization": "ve"}})

@@ -54,7 +54,7 @@ def test_sampled_set_is_a_synthetic_image_set_with_provenance(run16, tmp_path):
     model_sha = file_sha256(run16 / "model" / "weights.pt")
     for i, row in enumerate(out.rows):
         assert row["seed"] == str(image_seed(5, i)) and row["model_sha256"] == model_sha
-        assert (row["sampler"], row["steps"], row["guidance"], row["churn"]) == ("heun", "4", "1.0", "0.0")
+        assert (row["sampler"], row["steps"], row["guidance"], row["churn"]) == ("dpm++", "4", "1.0", "0.0")
         assert row["patient_id"] == f"SYN-{i:06d}"
     effusion_rows = [row for row in out.rows if row["label"] == "effusion"]
     assert all(row["finding_effusion"] == "1" for row in effusion_rows)  # findings drawn from the class's combos
@@ -144,7 +144,7 @@ def test_min_snr_weights_golden_values():
         ([], ("--n N", "--per-class")),
         (["--n", "4", "--steps", "0"], ("--steps",)),
         (["--n", "4", "--start", "3", "--count", "5"], ("--start 3", "4 planned")),
-        (["--n", "4", "--sampler", "ddim"], ("'ddim'", "edm", "valid: heun")),
+        (["--n", "4", "--sampler", "ddim"], ("'ddim'", "edm", "valid: dpm++, heun")),
         (["--n", "4", "--churn", "-1"], ("--churn", "-1")),
     ],
 )

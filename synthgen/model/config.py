@@ -63,7 +63,7 @@ class Sampler(str, Enum):
 
 # Which samplers each parametrization supports, its default sampler first, and that sampler's default steps.
 SAMPLERS_OF = {
-    Parametrization.EDM: (Sampler.HEUN, Sampler.DPM_SOLVER),
+    Parametrization.EDM: (Sampler.DPM_SOLVER, Sampler.HEUN),
     Parametrization.VP: (Sampler.DDIM, Sampler.DPM_SOLVER, Sampler.DDPM),
 }
 DEFAULT_STEPS = {Sampler.HEUN: 12, Sampler.DDIM: 20, Sampler.DPM_SOLVER: 20, Sampler.DDPM: 1000}
@@ -221,7 +221,7 @@ class AugmentationConfig:
 class SamplingConfig:
     """Defaults of `synthgen sample` for this model (each can be overridden on the command line)."""
 
-    sampler: Sampler | None = None  # None: the parametrization's default (heun for edm, ddim for vp)
+    sampler: Sampler | None = None  # None: the parametrization's default (dpm++ for edm, ddim for vp)
     steps: int | None = None  # None: the sampler's default (DEFAULT_STEPS)
     guidance: float = 1.0
     batch_size: int = 64
