@@ -34,7 +34,7 @@ REFERENCE_SIDE = 64  # blur is given in pixels at this side and scaled with the 
 
 @dataclass(frozen=True)
 class RegisteredConfig:
-    size: int = 64  # images are compared at min(size, their size)
+    size: int = 64  # images are resampled to size² (up or down) for the alignment
     max_shift: float = 0.1  # of the side: ±6 px at 64² (planted copies move up to ±4 px)
     angles: tuple[float, ...] = (-2.0, 0.0, 2.0)  # degrees; covers ±3° with the blur's tolerance
     blur: float = 1.5  # Gaussian sigma in pixels at 64²
@@ -78,7 +78,10 @@ class RegisteredSpace:
                 **asdict(self.config), "angles": list(self.config.angles)}
 
     def side(self, native: int) -> int:
-        return min(self.config.size, native)
+        """Images are aligned at `size`² whatever their own size: the shift grid, the blur and the
+        parabola's reach are then the same fraction of the image at 28² as at 128² (at a smaller
+        native side a one-pixel step is a coarser misalignment, and recall fell with it)."""
+        return self.config.size
 
     def compare(
         self,
@@ -185,10 +188,40 @@ def _aligned_correlations(block, wanted, train, side, shift, crop, sigma, angles
         if not len(valid):
             continue
         kernels = crops[torch.from_numpy(slot[i, valid])][:, None]  # (k, 1, crop, crop)
-        products = F.conv2d(queries[i][:, None], kernels)  # (A, k, shifts, shifts)
-        r = (products / spread[i]).amax(dim=(0, 2, 3))
-        out[i, valid] = r.clamp(-1.0, 1.0).numpy()
+        r = F.conv2d(queries[i][:, None], kernels) / spread[i]  # (A, k, shifts, shifts)
+        out[i, valid] = _peak(r.transpose(0, 1)).clamp(-1.0, 1.0).numpy()
     return out
+
+
+def _peak(maps):
+    """(k,) the maximum of each (A, shifts, shifts) correlation map between its grid points.
+
+    The correlation of two blurred images is smooth in the shift and the angle, so near its best
+    grid point it is a parabola in each direction; the grid's spacing (one pixel, the angle step)
+    would otherwise cost a copy up to half a pixel of misalignment, as much as another patient's
+    anatomy costs (docs/PRIVACY.md). The vertex of each direction's parabola through the best point
+    and its two neighbours adds its rise; at the edge of the grid nothing is added.
+    """
+    import torch
+
+    k, a, h, w = maps.shape
+    flat = maps.reshape(k, -1).argmax(dim=1)
+    ia, iy, ix = flat // (h * w), (flat // w) % h, flat % w
+    rows = torch.arange(k)
+    best = maps[rows, ia, iy, ix]
+    rise = torch.zeros_like(best)
+    for axis, index, length in ((1, ia, a), (2, iy, h), (3, ix, w)):
+        inside = (index > 0) & (index < length - 1)
+        lower, upper = (index - 1).clamp(0, length - 1), (index + 1).clamp(0, length - 1)
+        at = [ia, iy, ix]
+        at[axis - 1] = lower
+        before = maps[rows, at[0], at[1], at[2]]
+        at[axis - 1] = upper
+        after = maps[rows, at[0], at[1], at[2]]
+        curvature = before - 2 * best + after  # <= 0 at a maximum
+        gain = torch.where(curvature < 0, (after - before) ** 2 / (-8 * curvature.clamp_max(-1e-12)), 0.0)
+        rise += torch.where(inside, gain, 0.0)
+    return best + rise
 
 
 def _best_two(wanted: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

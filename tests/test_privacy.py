@@ -196,7 +196,7 @@ def test_registered_space_aligns_a_moved_copy_and_tells_it_from_other_images(rea
 
     pixels = real_set.load_pixels(real_set.indices("train"))
     train = AuditImages.from_arrays("train", pixels, [str(i) for i in range(len(pixels))], ["p"] * len(pixels))
-    copies = planted_copies(pixels[[4, 9]], seed=1, alteration=Alteration(max_shift=2.0))  # ±4 px at 64²
+    copies = planted_copies(pixels[[4, 9]], seed=1, alteration=Alteration(max_shift=1 / 16))  # ±2 px at 32²
     queries = AuditImages.from_arrays("q", copies, ["a", "b"], ["p", "p"])
     candidates = np.array([[4, 7, 11, 4], [2, 9, 30, -1]])  # repeats and "no candidate" are allowed
     found = RegisteredSpace(RegisteredConfig(candidates=4)).compare(queries, train, candidates)
