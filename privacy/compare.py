@@ -23,7 +23,7 @@ import numpy as np
 from privacy import calibrate
 from privacy.images import AuditImages
 from privacy.registered import RegisteredSpace
-from privacy.search import SearchOptions, nearest
+from privacy.search import Neighbours, SearchOptions, nearest
 
 SCALE_QUANTILE = 0.05
 
@@ -41,11 +41,15 @@ class SpaceResult:
     ratio: np.ndarray  # nearest / second-nearest distance
     holdout_distance: np.ndarray
     holdout_nearest: np.ndarray
+    planted_distance: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    planted_nearest: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     scale: float = 1.0
     threshold: float = 0.0
     search_method: str = "exact"
     recall_at_1: float | None = None
     flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    membership: dict | None = None  # membership-inference attacks (embedding spaces)
+    linkage: dict | None = None  # patient-level linkage of synthetic vs held-out images (embedding spaces)
 
 
 @dataclass
@@ -58,6 +62,10 @@ class Comparison:
     holdout_flagged: np.ndarray
     embeddings_per_second: dict[str, float]
     calibration: dict = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)  # wall time per stage (timings.json only)
+    planted_score: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))
+    planted_flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    planted_sources: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # positions in train
 
 
 def compare_images(
@@ -70,57 +78,86 @@ def compare_images(
     advance: Callable[[int], None] | None = None,
     registered: RegisteredSpace | None = None,
     seed: int = 0,
+    planted: AuditImages | None = None,
 ) -> Comparison:
-    """Embed all three groups in every space, verify candidates by alignment, flag what is too close."""
+    """Embed all groups in every space, verify candidates by alignment, flag what is too close.
+
+    `planted` (optional): altered copies of training images, scored like synthetic images but kept
+    apart (the audit's self-test); their flags are `Comparison.planted_flagged`.
+    """
     import time
 
+    from privacy.linkage import patient_linkage
+    from privacy.membership import membership_attacks
+
+    groups = {"synthetic": synthetic, "holdout": holdout}
+    if planted is not None:
+        groups["planted"] = planted
     k = max(2, registered.config.candidates if registered is not None else 2)
-    results, rates = [], {}
-    candidates: list[tuple[np.ndarray, np.ndarray]] = []
+    results, rates, seconds = [], {}, {}
+    candidates: list[dict[str, np.ndarray]] = []
+    clock = time.perf_counter
     for space in spaces:
-        start = time.perf_counter()
+        start = clock()
         train_vectors = space.embed(train, advance)
-        synthetic_vectors = space.embed(synthetic, advance)
-        holdout_vectors = space.embed(holdout, advance)
-        seconds = time.perf_counter() - start
-        rates[space.name] = (len(train) + len(synthetic) + len(holdout)) / max(seconds, 1e-9)
-        found = nearest(train_vectors, synthetic_vectors, search, k=k)
-        found_holdout = nearest(train_vectors, holdout_vectors, search, k=k)
-        candidates.append((found.positions, found_holdout.positions))
+        vectors = {role: space.embed(group, advance) for role, group in groups.items()}
+        seconds[f"{space.name}_embedding"] = clock() - start
+        rates[space.name] = (len(train) + sum(len(g) for g in groups.values())) / max(seconds[f"{space.name}_embedding"], 1e-9)
+        start = clock()
+        found = {role: nearest(train_vectors, v, search, k=k) for role, v in vectors.items()}
+        seconds[f"{space.name}_search"] = clock() - start
+        candidates.append({role: f.positions for role, f in found.items()})
+        start = clock()
+        membership = membership_attacks(train_vectors, vectors["holdout"], vectors["synthetic"], train.patient_ids,
+                                        holdout.patient_ids, search, seed)
+        linkage = patient_linkage(found["synthetic"], found["holdout"], train.patient_ids, fpr)
+        seconds[f"{space.name}_membership_and_linkage"] = clock() - start
+        empty = Neighbours(np.zeros((0, k), np.float32), np.zeros((0, k), np.int64), "exact")
         results.append(
             SpaceResult(
                 name=space.name,
                 description=space.describe(),
-                nearest=found.positions[:, 0],
-                distance=found.distances[:, 0],
-                ratio=_ratio(found.distances),
-                holdout_distance=found_holdout.distances[:, 0],
-                holdout_nearest=found_holdout.positions[:, 0],
-                search_method=found.method,
-                recall_at_1=found.recall_at_1,
+                nearest=found["synthetic"].positions[:, 0],
+                distance=found["synthetic"].distances[:, 0],
+                ratio=_ratio(found["synthetic"].distances),
+                holdout_distance=found["holdout"].distances[:, 0],
+                holdout_nearest=found["holdout"].positions[:, 0],
+                planted_distance=found.get("planted", empty).distances[:, 0],
+                planted_nearest=found.get("planted", empty).positions[:, 0],
+                search_method=found["synthetic"].method,
+                recall_at_1=found["synthetic"].recall_at_1,
+                membership=membership,
+                linkage=linkage,
             )
         )
     if registered is not None:
-        results.append(_registered_result(registered, train, synthetic, holdout, candidates, advance, rates))
-    return calibrated(results, holdout, fpr, rates, seed)
+        start = clock()
+        results.append(_registered_result(registered, train, groups, candidates, advance, rates))
+        seconds[registered.name] = clock() - start
+    comparison = calibrated(results, holdout, fpr, rates, seed)
+    comparison.seconds = seconds
+    return comparison
 
 
-def _registered_result(registered, train, synthetic, holdout, candidates, advance, rates) -> SpaceResult:
+def _registered_result(registered, train, groups, candidates, advance, rates) -> SpaceResult:
     import time
 
     start = time.perf_counter()
-    found = registered.compare(synthetic, train, np.concatenate([c[0] for c in candidates], axis=1), advance)
-    found_holdout = registered.compare(holdout, train, np.concatenate([c[1] for c in candidates], axis=1), advance)
-    rates[registered.name] = (len(synthetic) + len(holdout)) / max(time.perf_counter() - start, 1e-9)
-    n_candidates = sum(c[0].shape[1] for c in candidates)
+    found = {role: registered.compare(group, train, np.concatenate([c[role] for c in candidates], axis=1), advance)
+             for role, group in groups.items()}
+    rates[registered.name] = sum(len(g) for g in groups.values()) / max(time.perf_counter() - start, 1e-9)
+    n_candidates = sum(c["synthetic"].shape[1] for c in candidates)
+    planted = found.get("planted")
     return SpaceResult(
         name=registered.name,
         description=registered.describe(),
-        nearest=found.nearest,
-        distance=found.distance,
-        ratio=found.ratio,
-        holdout_distance=found_holdout.distance,
-        holdout_nearest=found_holdout.nearest,
+        nearest=found["synthetic"].nearest,
+        distance=found["synthetic"].distance,
+        ratio=found["synthetic"].ratio,
+        holdout_distance=found["holdout"].distance,
+        holdout_nearest=found["holdout"].nearest,
+        planted_distance=planted.distance if planted is not None else np.zeros(0, np.float32),
+        planted_nearest=planted.nearest if planted is not None else np.zeros(0, np.int64),
         search_method=f"aligned top-{n_candidates} candidates of the other spaces",
     )
 
@@ -132,6 +169,7 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         result.scale = float(max(np.quantile(finite, SCALE_QUANTILE), 1e-6)) if len(finite) else 1.0
     score = np.min([r.distance / r.scale for r in results], axis=0)
     holdout_score = np.min([r.holdout_distance / r.scale for r in results], axis=0)
+    planted_score = np.min([r.planted_distance / r.scale for r in results], axis=0)
     bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
         result.threshold = bound.threshold * result.scale
@@ -145,6 +183,8 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         holdout_flagged=holdout_score < bound.threshold,
         embeddings_per_second=rates,
         calibration=bound.as_dict(),
+        planted_score=planted_score,
+        planted_flagged=planted_score < bound.threshold,
     )
 
 
