@@ -32,9 +32,10 @@ from privacy.compare import Comparison, compare_images
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
-from privacy.planted import SELFTEST_COPIES, SELFTEST_FLOOR, selftest_copies
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
+from privacy.planted import selftest_copies
 from privacy.registered import RegisteredConfig, RegisteredSpace
-from privacy.report import MEMBERSHIP_AUC_LIMIT, summary, write_report
+from privacy.report import summary, write_report
 from privacy.search import SearchOptions
 from synthgen.atomic import check_output_folder, staged_folder
 from synthgen.errors import SynthgenError

@@ -28,9 +28,9 @@ from PIL import Image, ImageDraw
 from privacy import calibrate
 from privacy.compare import Comparison
 from privacy.images import AuditImages
-from privacy.planted import SELFTEST_FLOOR, Alteration
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_FLOOR
+from privacy.planted import Alteration
 
-MEMBERSHIP_AUC_LIMIT = 0.6  # an attacker this good tells members apart in 3 of 5 pairs
 MONTAGE_PAIRS = 16
 MONTAGE_TILE = 96
 

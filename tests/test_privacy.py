@@ -175,6 +175,7 @@ def test_audit_is_deterministic(real_set, tmp_path):
     audit(real_set.root, synthetic.root, tmp_path / "a", fpr=0.2, options=TINY)
     audit(real_set.root, synthetic.root, tmp_path / "b", fpr=0.2, options=TINY)
     assert (tmp_path / "a" / "pairs.csv").read_bytes() == (tmp_path / "b" / "pairs.csv").read_bytes()
+    assert (tmp_path / "a" / "audit.json").read_bytes() == (tmp_path / "b" / "audit.json").read_bytes()
 
 
 def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, caplog):
@@ -182,6 +183,8 @@ def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, cap
     result = audit(real_set.root, small.root, tmp_path / "audit", fpr=0.2, options=TINY)
     assert result["counts"]["synthetic"] == 12
     assert "resampling all images to 16²" in caplog.text
+    assert result["audit_image_size"] == 16  # the report says at which size the sets were compared
+    assert result["inputs"]["synthetic"]["image_size"] == 16 and result["inputs"]["train"]["image_size"] == 32
 
 
 def test_search_returns_k_nearest_in_order():

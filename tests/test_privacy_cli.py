@@ -110,10 +110,16 @@ def test_cli_rejects_holdout_sharing_patients_with_training(real_set, tmp_path, 
     assert_clean_error(code, err, "patient(s)", "patient-level splits")
 
 
-def test_cli_rejects_too_small_holdout_naming_the_minimum(real_set, synthetic, tmp_path, capsys):
+def test_cli_rejects_too_small_holdout_naming_the_minimum_and_the_smallest_fpr(real_set, synthetic, tmp_path, capsys):
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root,
                             "--out", tmp_path / "a", "--fpr", "0.001"], capsys)
-    assert_clean_error(code, err, "needs at least 1000")
+    n_holdout = len(real_set.indices("val")) + len(real_set.indices("test"))
+    assert_clean_error(code, err, "needs at least 1000", f"has {n_holdout} held-out", "smallest --fpr it supports is")
+    smallest = float(err.split("smallest --fpr it supports is ")[1].split(";")[0])
+    assert smallest == pytest.approx(1 / n_holdout, abs=1e-4)
+    code, _, _ = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--out", tmp_path / "b",
+                          "--fpr", str(smallest), *TINY, "--selftest-copies", "5"], capsys)
+    assert code == 0  # the suggested rate is accepted
 
 
 def test_cli_rejects_too_small_training_set_naming_the_minimum(synthetic, tmp_path, capsys):
