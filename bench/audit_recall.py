@@ -39,7 +39,7 @@ def altered_copies(images: np.ndarray, seed: int) -> np.ndarray:
     return out
 
 
-def run_one(name: str, path: Path, planted: int, steps: int, seed: int) -> dict:
+def run_one(name: str, path: Path, planted: int, steps: int, seed: int, batch: int) -> dict:
     from privacy.audit import AuditOptions, run_audit
     from privacy.encoder import EncoderConfig
     from privacy.images import AuditImages
@@ -57,7 +57,7 @@ def run_one(name: str, path: Path, planted: int, steps: int, seed: int) -> dict:
     ids = [f"copy-{i}" for i in range(len(copies))] + [image_set.rows[i]["image_id"] for i in test_rows]
     owners = list(train.patient_ids[sources]) + [image_set.rows[i]["patient_id"] for i in test_rows]
     synthetic = AuditImages.from_arrays(f"{name}-synthetic", pixels, ids, owners)
-    options = AuditOptions(encoder=EncoderConfig(steps=steps, seed=seed))
+    options = AuditOptions(encoder=EncoderConfig(steps=steps, seed=seed, batch=batch))
     start = time.perf_counter()
     comparison, _ = run_audit(train, synthetic, holdout, options)
     seconds = time.perf_counter() - start
@@ -90,10 +90,13 @@ def _share(value: float | None) -> str:
 
 
 def main() -> None:
+    from privacy.encoder import EncoderConfig
+
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("sets", nargs="+", help="NAME=IMAGE_SET_FOLDER")
     parser.add_argument("--planted", type=int, default=500)
-    parser.add_argument("--encoder-steps", type=int, default=400)
+    parser.add_argument("--encoder-steps", type=int, default=EncoderConfig().steps)
+    parser.add_argument("--encoder-batch", type=int, default=EncoderConfig().batch)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -101,7 +104,7 @@ def main() -> None:
     results = []
     for spec in args.sets:
         name, _, folder = spec.partition("=")
-        result = run_one(name, Path(folder), args.planted, args.encoder_steps, args.seed)
+        result = run_one(name, Path(folder), args.planted, args.encoder_steps, args.seed, args.encoder_batch)
         results.append(result)
         if len(results) == 1:
             names = " / ".join(result["planted_flagged_by_space"])

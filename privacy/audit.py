@@ -194,6 +194,7 @@ def audit_record(document: dict, encoded: bytes, saved: dict[str, str]) -> dict:
         "thresholds": {name: space["threshold"] for name, space in document["spaces"].items()},
         "score_threshold": document["score_threshold"],
         "counts": document["counts"],
+        "selftest_recall": (document["selftest"] or {}).get("recall"),
         "inputs": document["inputs"],
         "audit_json_sha256": hashlib.sha256(encoded).hexdigest(),
         **saved,

@@ -9,7 +9,9 @@ over spaces, and the threshold is a patient-level lower confidence bound on the 
 the held-out scores (privacy/calibrate.py). Per space that is a distance threshold
 (`threshold = score_threshold × scale`), and a synthetic image is flagged when it is closer than
 the threshold in any space, while at most about `fpr` of held-out real images (not `fpr` per
-space) would be flagged.
+space) would be flagged. Planted copies (the audit's self-test) are scored the same way, apart from
+the synthetic images; each embedding space also runs the membership-inference attacks
+(privacy/membership.py) and the patient-linkage measure (privacy/linkage.py).
 """
 
 from __future__ import annotations
@@ -87,56 +89,64 @@ def compare_images(
     """
     import time
 
-    from privacy.linkage import patient_linkage
-    from privacy.membership import membership_attacks
-
     groups = {"synthetic": synthetic, "holdout": holdout}
     if planted is not None:
         groups["planted"] = planted
     k = max(2, registered.config.candidates if registered is not None else 2)
     results, rates, seconds = [], {}, {}
     candidates: list[dict[str, np.ndarray]] = []
-    clock = time.perf_counter
     for space in spaces:
-        start = clock()
-        train_vectors = space.embed(train, advance)
-        vectors = {role: space.embed(group, advance) for role, group in groups.items()}
-        seconds[f"{space.name}_embedding"] = clock() - start
+        result, found = _space_result(space, train, groups, fpr, search, k, advance, seed, seconds)
         rates[space.name] = (len(train) + sum(len(g) for g in groups.values())) / max(seconds[f"{space.name}_embedding"], 1e-9)
-        start = clock()
-        found = {role: nearest(train_vectors, v, search, k=k) for role, v in vectors.items()}
-        seconds[f"{space.name}_search"] = clock() - start
         candidates.append({role: f.positions for role, f in found.items()})
-        start = clock()
-        membership = membership_attacks(train_vectors, vectors["holdout"], vectors["synthetic"], train.patient_ids,
-                                        holdout.patient_ids, search, seed)
-        linkage = patient_linkage(found["synthetic"], found["holdout"], train.patient_ids, fpr)
-        seconds[f"{space.name}_membership_and_linkage"] = clock() - start
-        empty = Neighbours(np.zeros((0, k), np.float32), np.zeros((0, k), np.int64), "exact")
-        results.append(
-            SpaceResult(
-                name=space.name,
-                description=space.describe(),
-                nearest=found["synthetic"].positions[:, 0],
-                distance=found["synthetic"].distances[:, 0],
-                ratio=_ratio(found["synthetic"].distances),
-                holdout_distance=found["holdout"].distances[:, 0],
-                holdout_nearest=found["holdout"].positions[:, 0],
-                planted_distance=found.get("planted", empty).distances[:, 0],
-                planted_nearest=found.get("planted", empty).positions[:, 0],
-                search_method=found["synthetic"].method,
-                recall_at_1=found["synthetic"].recall_at_1,
-                membership=membership,
-                linkage=linkage,
-            )
-        )
+        results.append(result)
     if registered is not None:
-        start = clock()
+        start = time.perf_counter()
         results.append(_registered_result(registered, train, groups, candidates, advance, rates))
-        seconds[registered.name] = clock() - start
+        seconds[registered.name] = time.perf_counter() - start
     comparison = calibrated(results, holdout, fpr, rates, seed)
     comparison.seconds = seconds
     return comparison
+
+
+def _space_result(space, train, groups, fpr, search, k, advance, seed, seconds) -> tuple[SpaceResult, dict]:
+    """One embedding space: embed every group, find each query's k nearest training images, attack."""
+    import time
+
+    from privacy.linkage import patient_linkage
+    from privacy.membership import membership_attacks
+
+    clock = time.perf_counter
+    start = clock()
+    train_vectors = space.embed(train, advance)
+    vectors = {role: space.embed(group, advance) for role, group in groups.items()}
+    seconds[f"{space.name}_embedding"] = clock() - start
+    start = clock()
+    found = {role: nearest(train_vectors, v, search, k=k) for role, v in vectors.items()}
+    seconds[f"{space.name}_search"] = clock() - start
+    start = clock()
+    holdout = groups["holdout"]
+    membership = membership_attacks(train_vectors, vectors["holdout"], vectors["synthetic"], train.patient_ids,
+                                    holdout.patient_ids, search, seed)
+    linkage = patient_linkage(found["synthetic"], found["holdout"], train.patient_ids, fpr)
+    seconds[f"{space.name}_membership_and_linkage"] = clock() - start
+    planted = found.get("planted", Neighbours(np.zeros((0, k), np.float32), np.zeros((0, k), np.int64), "exact"))
+    result = SpaceResult(
+        name=space.name,
+        description=space.describe(),
+        nearest=found["synthetic"].positions[:, 0],
+        distance=found["synthetic"].distances[:, 0],
+        ratio=_ratio(found["synthetic"].distances),
+        holdout_distance=found["holdout"].distances[:, 0],
+        holdout_nearest=found["holdout"].positions[:, 0],
+        planted_distance=planted.distances[:, 0],
+        planted_nearest=planted.positions[:, 0],
+        search_method=found["synthetic"].method,
+        recall_at_1=found["synthetic"].recall_at_1,
+        membership=membership,
+        linkage=linkage,
+    )
+    return result, found
 
 
 def _registered_result(registered, train, groups, candidates, advance, rates) -> SpaceResult:

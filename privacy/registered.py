@@ -20,6 +20,7 @@ small convolution per query (the candidates' crops are its kernels), `chunk` que
 from __future__ import annotations
 
 import logging
+import os
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +32,7 @@ from privacy.images import AuditImages, resample
 
 log = logging.getLogger(__name__)
 
+MAX_WORKERS = 4
 REFERENCE_SIDE = 64  # blur is given in pixels at this side and scaled with the actual side
 
 
@@ -43,7 +45,7 @@ class RegisteredConfig:
     candidates: int = 5  # nearest training images taken from each other space (the source of 99.8 % of
     # planted copies is among the encoder's first 3 on PneumoniaMNIST and the phantom: docs/PRIVACY.md)
     chunk: int = 256  # queries aligned at a time
-    workers: int = 0  # blocks aligned side by side; 0: torch's thread count
+    workers: int = 0  # blocks aligned side by side; 0: the machine's cores (at most MAX_WORKERS)
 
     def __post_init__(self) -> None:
         if not isinstance(self.workers, int) or self.workers < 0:
@@ -108,10 +110,11 @@ class RegisteredSpace:
         distance = np.full(len(queries), np.inf, dtype=np.float32)
         ratio = np.full(len(queries), np.nan, dtype=np.float32)
         # One small convolution per query: torch's own threads only contend (5x slower on a busy
-        # 2-core machine), so torch runs single-threaded and blocks of queries run side by side in
-        # `workers` Python threads (convolutions release the GIL); the caller's setting comes back.
+        # 2-core machine, where OpenMP threads spin), so torch runs single-threaded and blocks of
+        # queries run side by side in `workers` Python threads (convolutions release the GIL), which
+        # merely share a busy machine; the caller's torch setting comes back afterwards.
         threads = torch.get_num_threads()
-        workers = self.config.workers or threads
+        workers = self.config.workers or min(MAX_WORKERS, os.cpu_count() or 1)
         torch.set_num_threads(1)
 
         def align(start: int, block: np.ndarray) -> tuple[slice, tuple]:

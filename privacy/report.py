@@ -1,12 +1,15 @@
 """What an audit writes: audit.json (the summary), pairs.csv (every synthetic image) and a montage.
 
-audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `counts` (synthetic, flagged, kept, holdout,
-holdout_flagged, train), `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`,
-`calibration` (how the score threshold was reached: plain quantile, patient-bootstrap bound),
-`union_test` (binomial test of the flagged count against `fpr`), `spaces` (per space: threshold,
-scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second
-ratio percentiles, Mann-Whitney U test, search method and recall, description), `inputs` (name,
-manifest sha256 and image count of train, synthetic, holdout).
+audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `verdict_reasons` (one sentence per failed rule,
+empty on pass), `verdict_rule`, `counts` (synthetic, flagged, kept, holdout, holdout_flagged, train),
+`flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`, `calibration` (how the score
+threshold was reached: plain quantile, patient-bootstrap bound), `union_test` (binomial test of the
+flagged count against `fpr`), `selftest` (the planted copies scored in every audit: copies, flagged,
+recall, recall_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: threshold,
+scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
+percentiles, Mann-Whitney U test, search method and recall, `membership_inference` and
+`patient_linkage` (null for the registered space), description), `inputs` (name, manifest sha256,
+image count and native `image_size` of train, synthetic, holdout) and `audit_image_size`.
 
 audit.json holds only what the inputs and the seed determine, so the same audit gives the same bytes
 (its sha256 goes into every exported DICOM file). Wall-clock numbers go to timings.json:
