@@ -33,6 +33,11 @@ def test_cli_audit_writes_report_and_filtered_set(real_set, synthetic, tmp_path,
     assert code == 0, err
     document = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert f"{document['counts']['flagged']} of 10 synthetic images flagged" in out
+    check = document["selftest"]
+    assert f"self-test: {check['flagged']} of {check['copies']} planted copies of training images flagged" in out
+    assert "encoder: membership-inference AUC distance to closest record" in out
+    assert f"verdict: {document['verdict']}" in out
+    assert all(f"  - {reason}" in out for reason in document["verdict_reasons"])
     assert ImageSet.open(tmp_path / "audit" / "filtered").verify() == []
 
 
