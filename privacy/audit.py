@@ -29,10 +29,10 @@ import numpy as np
 
 from privacy import calibrate
 from privacy.compare import Comparison, compare_images
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
-from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from privacy.planted import selftest_copies
 from privacy.registered import RegisteredConfig, RegisteredSpace
 from privacy.report import summary, write_report

@@ -5,7 +5,7 @@ empty on pass), `verdict_rule`, `counts` (synthetic, flagged, kept, holdout, hol
 `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`, `calibration` (how the score
 threshold was reached: plain quantile, patient-bootstrap bound), `union_test` (binomial test of the
 flagged count against `fpr`), `selftest` (the planted copies scored in every audit: copies, flagged,
-recall, recall_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: threshold,
+recall, recall_by_space, nearest_is_source_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: threshold,
 scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
 percentiles, Mann-Whitney U test, search method and recall, `membership_inference` and
 `patient_linkage` (null for the registered space), description), `inputs` (name, manifest sha256,
@@ -104,6 +104,11 @@ def selftest_summary(comparison: Comparison, floor: float) -> dict | None:
         return None
     recall = float(comparison.planted_flagged.mean())
     by_space = {space.name: float(np.mean(space.planted_distance < space.threshold)) for space in comparison.spaces}
+    # Whether each space's nearest training image is the copy's own source (the registered space's
+    # candidates come from the other spaces, so this is also how often they held the source).
+    source = comparison.planted_sources
+    nearest = {space.name: float(np.mean(space.planted_nearest == source)) for space in comparison.spaces
+               if len(source) == len(space.planted_nearest)}
     return {
         "copies": copies,
         "flagged": int(comparison.planted_flagged.sum()),
@@ -111,6 +116,7 @@ def selftest_summary(comparison: Comparison, floor: float) -> dict | None:
         "floor": floor,
         "met": recall >= floor,
         "recall_by_space": by_space,
+        "nearest_is_source_by_space": nearest,
         "alteration": {**asdict(Alteration()), "max_shift": f"{Alteration().max_shift:g} of the side"},
     }
 

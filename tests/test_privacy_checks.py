@@ -32,6 +32,8 @@ def test_every_audit_scores_planted_copies_and_stores_their_recall(real_set, tmp
     assert selftest["recall"] == pytest.approx(selftest["flagged"] / 40)
     assert set(selftest["recall_by_space"]) == {"pixels", "encoder", "registered"}
     assert max(selftest["recall_by_space"].values()) <= selftest["recall"]  # the union flags at least each space
+    source_found = selftest["nearest_is_source_by_space"]
+    assert source_found["registered"] >= source_found["pixels"] > 0  # alignment re-ranks the pixel candidates
     assert result["counts"]["synthetic"] == 8  # the copies are scored apart, never counted or written
     assert not any("planted" in line for line in (tmp_path / "a" / "pairs.csv").read_text().splitlines())
     again = audit(real_set.root, synthetic.root, tmp_path / "b", fpr=0.2, options=options)
