@@ -90,7 +90,7 @@ def test_cli_rejects_empty_synthetic_set(real_set, synthetic, tmp_path, capsys):
 def test_cli_rejects_holdout_sharing_images_with_training(real_set, synthetic, tmp_path, capsys):
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--holdout",
                             real_set.root, "--out", tmp_path / "a", "--fpr", "0.2"], capsys)
-    assert_clean_error(code, err, "shares", "image(s)", "training split")
+    assert_clean_error(code, err, f"shares {len(real_set.indices('train'))} image(s)", "training split")
     assert not (tmp_path / "a").exists()
 
 
@@ -112,7 +112,8 @@ def test_cli_rejects_holdout_sharing_patients_with_training(real_set, tmp_path, 
     manifest.write_text("\n".join(fixed) + "\n")
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", holdout.root, "--holdout",
                             holdout.root, "--out", tmp_path / "a", "--fpr", "0.2"], capsys)
-    assert_clean_error(code, err, "patient(s)", "patient-level splits")
+    shared = len({real_set.rows[i]["patient_id"] for i in rows})
+    assert_clean_error(code, err, f"shares {shared} patient(s)", "patient-level splits")
 
 
 def test_cli_rejects_too_small_holdout_naming_the_minimum_and_the_smallest_fpr(real_set, synthetic, tmp_path, capsys):
