@@ -3,15 +3,18 @@
 Each embedding space finds every query's nearest training images with FAISS; the `registered`
 space then aligns each query with the top candidates of all embedding spaces (privacy/registered.py).
 Spaces are combined so that the stated false-positive rate holds for the flag as a whole: each
-space's distances are divided by a low quantile (`SCALE_QUANTILE`) of its held-out distances (so
-spaces are compared where it matters, in the tail), an image's score is the smallest such ratio
-over spaces, and the threshold is a patient-level lower confidence bound on the `fpr` quantile of
-the held-out scores (privacy/calibrate.py). Per space that is a distance threshold
-(`threshold = score_threshold × scale`), and a synthetic image is flagged when it is closer than
-the threshold in any space, while at most about `fpr` of held-out real images (not `fpr` per
-space) would be flagged. Planted copies (the audit's self-test) are scored the same way, apart from
-the synthetic images; each embedding space also runs the membership-inference attacks
-(privacy/membership.py) and the patient-linkage measure (privacy/linkage.py).
+space's distance is turned into its **held-out share** (the share of held-out real images at least
+as close, as a continuous function: `held_out_share`), an image's score is the smallest share over
+spaces, and the threshold is a patient-level lower confidence bound on the `fpr` quantile of the
+held-out scores (privacy/calibrate.py). Shares give every space the same part of the `fpr` budget
+whatever the shape of its distance distribution; dividing by a low quantile instead (`scale`, still
+reported) let a space with a long held-out tail set the common threshold and cost a well-separating
+space its recall (docs/PRIVACY.md). Per space the threshold is a distance (`distance_at_share`), and a
+synthetic image is flagged when it is closer than the threshold in any space, while at most about
+`fpr` of held-out real images (not `fpr` per space) would be flagged. Planted copies (the audit's
+self-test) are scored the same way, apart from the synthetic images; each embedding space also runs
+the membership-inference attacks (privacy/membership.py) and the patient-linkage measure
+(privacy/linkage.py).
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ class SpaceResult:
     search_method: str = "exact"
     recall_at_1: float | None = None
     flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # held-out share of each synthetic distance
+    holdout_sorted: np.ndarray = field(default_factory=lambda: np.zeros(0))  # finite held-out distances, sorted
     membership: dict | None = None  # membership-inference attacks (embedding spaces)
     linkage: dict | None = None  # patient-level linkage of synthetic vs held-out images (embedding spaces)
 
@@ -57,7 +62,7 @@ class SpaceResult:
 @dataclass
 class Comparison:
     spaces: list[SpaceResult]
-    score: np.ndarray  # per synthetic image: min over spaces of distance / scale
+    score: np.ndarray  # per synthetic image: min over spaces of its held-out share
     holdout_score: np.ndarray
     score_threshold: float
     flagged: np.ndarray
@@ -173,17 +178,18 @@ def _registered_result(registered, train, groups, candidates, advance, rates) ->
 
 
 def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rates: dict, seed: int = 0) -> Comparison:
-    """Scale each space by its held-out tail, threshold the min-over-spaces score, flag."""
+    """Put each space's distances on its held-out share scale, threshold the min-over-spaces score, flag."""
     for result in results:
-        finite = result.holdout_distance[np.isfinite(result.holdout_distance)]
-        result.scale = float(max(np.quantile(finite, SCALE_QUANTILE), 1e-6)) if len(finite) else 1.0
-    score = np.min([r.distance / r.scale for r in results], axis=0)
-    holdout_score = np.min([r.holdout_distance / r.scale for r in results], axis=0)
-    planted_score = np.min([r.planted_distance / r.scale for r in results], axis=0)
+        result.holdout_sorted = np.sort(result.holdout_distance[np.isfinite(result.holdout_distance)])
+        result.scale = float(np.quantile(result.holdout_sorted, SCALE_QUANTILE)) if len(result.holdout_sorted) else 1.0
+        result.share = held_out_share(result.holdout_sorted, result.distance)
+    score = np.min([r.share for r in results], axis=0)
+    holdout_score = np.min([held_out_share(r.holdout_sorted, r.holdout_distance) for r in results], axis=0)
+    planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in results], axis=0)
     bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
-        result.threshold = bound.threshold * result.scale
-        result.flagged = result.distance < result.threshold
+        result.threshold = distance_at_share(result.holdout_sorted, bound.threshold)
+        result.flagged = result.share < bound.threshold
     return Comparison(
         spaces=results,
         score=score,
@@ -196,6 +202,35 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         planted_score=planted_score,
         planted_flagged=planted_score < bound.threshold,
     )
+
+
+def _share_levels(n: int) -> np.ndarray:
+    return (np.arange(1, n + 1) - 0.5) / n
+
+
+def held_out_share(holdout_sorted: np.ndarray, distances: np.ndarray) -> np.ndarray:
+    """The share of held-out images at least as close as each distance, as a continuous function:
+    (i - 1/2) / n at the i-th smallest held-out distance, linear in between, linear down to 0 at
+    distance 0 below the smallest, 1 above the largest (and for `inf`, no candidate)."""
+    distances = np.asarray(distances, dtype=np.float64)
+    if not len(holdout_sorted):
+        return np.ones(len(distances))
+    levels = _share_levels(len(holdout_sorted))
+    share = np.interp(distances, holdout_sorted, levels, left=np.nan, right=1.0)
+    below = np.isnan(share)
+    smallest = float(holdout_sorted[0])
+    share[below] = distances[below] / smallest * levels[0] if smallest > 0 else 0.0
+    return share
+
+
+def distance_at_share(holdout_sorted: np.ndarray, share: float) -> float:
+    """The inverse of `held_out_share`: the distance below which a space flags at this share."""
+    if not len(holdout_sorted):
+        return 0.0
+    levels = _share_levels(len(holdout_sorted))
+    if share <= levels[0]:
+        return float(share / levels[0] * holdout_sorted[0])
+    return float(np.interp(share, levels, holdout_sorted))
 
 
 def _ratio(distances: np.ndarray) -> np.ndarray:

@@ -163,7 +163,7 @@ def montage_png(comparison: Comparison, train: AuditImages, synthetic: AuditImag
     sheet = Image.new("L", (2 * tile * 2 + 8, (tile + label) * rows), 255)
     draw = ImageDraw.Draw(sheet)
     for slot, i in enumerate(order):
-        space = min(comparison.spaces, key=lambda s: s.distance[i] / s.scale)  # the space that found it
+        space = min(comparison.spaces, key=lambda s: s.share[i])  # the space that found it
         j = space.nearest[i]
         x0 = (slot % 2) * (2 * tile + 8)
         y0 = (slot // 2) * (tile + label)

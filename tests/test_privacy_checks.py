@@ -108,3 +108,33 @@ def test_peak_finds_the_vertex_between_grid_points():
     peak = _peak(maps[None])
     assert float(peak[0]) == pytest.approx(1.0, abs=1e-5)
     assert float(maps.max()) < 0.9  # the best grid point alone misses it
+
+
+def test_held_out_share_is_continuous_and_inverted_by_distance_at_share():
+    from privacy.compare import distance_at_share, held_out_share
+
+    held = np.array([1.0, 2.0, 3.0, 4.0])
+    np.testing.assert_allclose(held_out_share(held, np.array([0.5, 1.0, 1.5, 4.0, 10.0, np.inf])),
+                               [0.0625, 0.125, 0.25, 0.875, 1.0, 1.0])
+    for share in (0.03, 0.0625, 0.2, 0.6):
+        assert held_out_share(held, np.array([distance_at_share(held, share)]))[0] == pytest.approx(share)
+
+
+def test_union_gives_each_space_an_equal_part_of_the_fpr_budget():
+    from types import SimpleNamespace
+
+    from privacy.compare import SpaceResult, calibrated
+
+    rng = np.random.default_rng(5)
+    n = 4000
+    narrow = rng.uniform(0.9, 1.0, n)  # held-out distances with a sharp edge (a verifying space)
+    tailed = rng.lognormal(0.0, 1.0, n)  # a long lower tail (an embedding that puts some strangers close)
+
+    def space(name, holdout):
+        return SpaceResult(name, {}, np.zeros(1, np.int64), np.ones(1), np.ones(1), holdout, np.zeros(n, np.int64))
+
+    result = calibrated([space("narrow", narrow), space("tailed", tailed)],
+                        SimpleNamespace(patient_ids=np.arange(n).astype(str)), fpr=0.02, rates={})
+    per_space = [np.mean(s.holdout_distance < s.threshold) for s in result.spaces]
+    assert per_space[0] == pytest.approx(per_space[1], abs=0.003)
+    assert np.mean(result.holdout_flagged) <= 0.02
