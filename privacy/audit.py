@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,9 +29,11 @@ import numpy as np
 
 from privacy import calibrate
 from privacy.compare import Comparison, compare_images
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
+from privacy.planted import selftest_copies
 from privacy.registered import RegisteredConfig, RegisteredSpace
 from privacy.report import summary, write_report
 from privacy.search import SearchOptions
@@ -50,6 +53,17 @@ class AuditOptions:
     search: SearchOptions = field(default_factory=SearchOptions)
     pixel_side: int = DEFAULT_SIDE
     registered: RegisteredConfig | None = field(default_factory=RegisteredConfig)  # None: no alignment check
+    selftest_copies: int = SELFTEST_COPIES  # planted copies of training images scored in every audit (0: none)
+    selftest_floor: float = SELFTEST_FLOOR  # the verdict fails when the self-test flags fewer of them
+    membership_auc_limit: float = MEMBERSHIP_AUC_LIMIT  # the verdict fails when an attack's AUC is surely above
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.selftest_copies, int) or isinstance(self.selftest_copies, bool) or self.selftest_copies < 0:
+            raise ValueError(f"selftest_copies must be a non-negative integer, got {self.selftest_copies!r}")
+        if not 0.0 <= self.selftest_floor <= 1.0:
+            raise ValueError(f"selftest_floor must be in [0, 1], got {self.selftest_floor!r}")
+        if not 0.5 <= self.membership_auc_limit <= 1.0:
+            raise ValueError(f"membership_auc_limit must be in [0.5, 1], got {self.membership_auc_limit!r}")
 
 
 def audit(
@@ -83,7 +97,8 @@ def audit(
     with staged_folder(out, overwrite) as stage:
         comparison, space_files = run_audit(train_images, synthetic_images, holdout_images, options, stage,
                                             holdout_name=holdout_name, progress=progress)
-        document = summary(comparison, train_images, synthetic_images, holdout_images, fpr)
+        document = summary(comparison, train_images, synthetic_images, holdout_images, fpr, options.selftest_floor,
+                           options.membership_auc_limit)
         encoded = (json.dumps(document, indent=2) + "\n").encode("utf-8")
         write_report(stage, encoded, comparison, train_images, synthetic_images)
         if filter:
@@ -116,8 +131,10 @@ def run_audit(
     common_size(train, synthetic, holdout)
 
     spaces: list = [PixelSpace(options.pixel_side)]
+    start = time.perf_counter()
     with progress_bar(options.encoder.steps, "audit: training encoder", unit="steps", enabled=progress) as step:
         model = train_encoder(train, options.encoder, on_step=step)
+    training_seconds = time.perf_counter() - start
     encoder = EncoderSpace(model, options.encoder)
     spaces.append(encoder)
     saved: dict[str, str] = {}
@@ -129,11 +146,14 @@ def run_audit(
 
         spaces.append(TorchScriptSpace(options.torchscript))
     registered = RegisteredSpace(options.registered) if options.registered is not None else None
-    total = len(spaces) * (len(train) + len(synthetic) + len(holdout))
-    total += len(synthetic) + len(holdout) if registered is not None else 0
+    planted, sources = selftest_copies(train, options.selftest_copies, options.encoder.seed)
+    queries = len(synthetic) + len(holdout) + (len(planted) if planted is not None else 0)
+    total = len(spaces) * (len(train) + queries) + (queries if registered is not None else 0)
     with progress_bar(total, "audit: embedding and aligning", unit="images", enabled=progress) as advance:
         comparison = compare_images(train, synthetic, holdout, spaces, fpr, options.search, advance,
-                                    registered=registered, seed=options.encoder.seed)
+                                    registered=registered, seed=options.encoder.seed, planted=planted)
+    comparison.planted_sources = sources
+    comparison.seconds = {"encoder_training": training_seconds, **comparison.seconds}
     return comparison, saved
 
 
@@ -174,6 +194,7 @@ def audit_record(document: dict, encoded: bytes, saved: dict[str, str]) -> dict:
         "thresholds": {name: space["threshold"] for name, space in document["spaces"].items()},
         "score_threshold": document["score_threshold"],
         "counts": document["counts"],
+        "selftest_recall": (document["selftest"] or {}).get("recall"),
         "inputs": document["inputs"],
         "audit_json_sha256": hashlib.sha256(encoded).hexdigest(),
         **saved,

@@ -50,10 +50,20 @@ def check_sizes(n_train: int, n_holdout: int, fpr: float, holdout_name: str) -> 
         )
     needed = min_holdout_images(fpr)
     if n_holdout < needed:
+        smallest = smallest_fpr(n_holdout)
+        supported = (f"the smallest --fpr it supports is {smallest:.3g}" if smallest is not None
+                     else f"it supports no --fpr (at least {MIN_TRAIN_IMAGES} images are needed)")
         raise SynthgenError(
             f"{holdout_name} has {n_holdout} held-out image(s); calibrating at --fpr {fpr:g} needs at least "
-            f"{needed} (1/fpr): pass a larger --holdout set or a larger --fpr"
+            f"{needed} (1/fpr): {supported}; pass a larger --holdout set or a larger --fpr"
         )
+
+
+def smallest_fpr(n_holdout: int) -> float | None:
+    """The smallest fpr a holdout of n images can calibrate (1/n, rounded up), None below the minimum."""
+    if n_holdout < MIN_TRAIN_IMAGES:
+        return None
+    return math.ceil(1e4 / n_holdout) / 1e4
 
 
 def threshold(holdout_distances: np.ndarray, fpr: float) -> float:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from synthgen.errors import SynthgenError
 
 
@@ -24,13 +25,20 @@ from synthgen.errors import SynthgenError
 @click.option("--encoder-width", default=16, show_default=True, type=int, help="Channels of the audit encoder's first stage.")
 @click.option("--exact-limit", default=250_000, show_default=True, type=int,
               help="Above this many training images, search an approximate (IVF) index and report its recall.")
+@click.option("--selftest-copies", default=SELFTEST_COPIES, show_default=True, type=int,
+              help="Altered copies of training images planted (in memory) in every audit to check it finds them; 0: none.")
+@click.option("--selftest-floor", default=SELFTEST_FLOOR, show_default=True, type=float,
+              help="The verdict fails when the audit flags a smaller share of its own planted copies.")
+@click.option("--membership-auc-limit", default=MEMBERSHIP_AUC_LIMIT, show_default=True, type=float,
+              help="The verdict fails when a membership-inference attack's AUC is above this with 95 %% confidence.")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the encoder training (and the self-test).")
 @click.option("--selftest", is_flag=True, help="Plant altered copies of --train images (or a phantom) and check they are found.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdout: Path | None, out: Path,
           fpr: float, filter_: bool, encoder: Path | None, encoder_steps: int, encoder_width: int,
-          exact_limit: int, seed: int, selftest: bool, overwrite: bool) -> None:
+          exact_limit: int, selftest_copies: int, selftest_floor: float, membership_auc_limit: float, seed: int,
+          selftest: bool, overwrite: bool) -> None:
     """Flag synthetic images that are too close to a training image (memorization audit).
 
     Every synthetic image is compared with every training image in normalized pixels and in a
@@ -52,7 +60,9 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
     check_fpr(fpr)
     try:
         options = AuditOptions(fpr=fpr, encoder=EncoderConfig(width=encoder_width, steps=encoder_steps, seed=seed),
-                               torchscript=encoder, search=SearchOptions(exact_limit=exact_limit, seed=seed))
+                               torchscript=encoder, search=SearchOptions(exact_limit=exact_limit, seed=seed),
+                               selftest_copies=selftest_copies, selftest_floor=selftest_floor,
+                               membership_auc_limit=membership_auc_limit)
     except ValueError as err:
         raise SynthgenError(f"bad audit option: {err}") from None
     progress = ctx.obj["progress"] if ctx.obj else False
@@ -72,5 +82,20 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
                          options=options, progress=progress)
     counts = document["counts"]
     click.echo(f"{counts['flagged']} of {counts['synthetic']} synthetic images flagged "
-               f"({document['flagged_fraction']:.2%}; held-out real: {document['holdout_flagged_fraction']:.2%}); "
-               f"verdict: {document['verdict']} -> {out}")
+               f"({document['flagged_fraction']:.2%}; held-out real: {document['holdout_flagged_fraction']:.2%})")
+    if document["selftest"] is not None:
+        check = document["selftest"]
+        click.echo(f"self-test: {check['flagged']} of {check['copies']} planted copies of training images flagged "
+                   f"({check['recall']:.1%}; floor {check['floor']:.0%})")
+    for name, space in document["spaces"].items():
+        attacks, linkage = space["membership_inference"], space["patient_linkage"]
+        if attacks:
+            click.echo(f"{name}: membership-inference AUC " + ", ".join(
+                f"{attack.replace('_', ' ')} {a['auc']:.3f} ({a['ci_low']:.3f}-{a['ci_high']:.3f})"
+                for attack, a in attacks.items() if isinstance(a, dict)))
+        if linkage:
+            click.echo(f"{name}: {linkage['linked_fraction']:.2%} of synthetic images linked to one training patient "
+                       f"(held-out real: {linkage['holdout_linked_fraction']:.2%})")
+    click.echo(f"verdict: {document['verdict']} -> {out}")
+    for reason in document["verdict_reasons"]:
+        click.echo(f"  - {reason}")

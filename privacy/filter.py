@@ -10,8 +10,9 @@ dataset.json `provenance` is the synthetic set's provenance with one key added, 
     audit.fpr                      false-positive rate the thresholds were calibrated at
     audit.verdict                  "pass" or "fail" (see privacy/report.py)
     audit.thresholds               {space: distance threshold}, e.g. {"pixels": 0.23, "encoder": 0.30, "registered": 0.16}
-    audit.score_threshold          threshold on the combined score (min over spaces of distance/scale)
+    audit.score_threshold          threshold on the combined score (min over spaces of the held-out share)
     audit.counts                   {"synthetic", "flagged", "kept", "train", "holdout", "holdout_flagged"}
+    audit.selftest_recall          share of the audit's own planted copies it flagged (null without a self-test)
     audit.inputs                   {"train"|"synthetic"|"holdout": {"name", "manifest_sha256", "images"}}
     audit.audit_json_sha256        sha256 of the audit.json written beside the filtered set
     audit.encoder_sha256           sha256 of the trained encoder's weights.pt

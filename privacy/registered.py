@@ -20,7 +20,10 @@ small convolution per query (the candidates' crops are its kernels), `chunk` que
 from __future__ import annotations
 
 import logging
+import os
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -29,19 +32,24 @@ from privacy.images import AuditImages, resample
 
 log = logging.getLogger(__name__)
 
+MAX_WORKERS = 4
 REFERENCE_SIDE = 64  # blur is given in pixels at this side and scaled with the actual side
 
 
 @dataclass(frozen=True)
 class RegisteredConfig:
-    size: int = 64  # images are compared at min(size, their size)
+    size: int = 64  # images are resampled to size² (up or down) for the alignment
     max_shift: float = 0.1  # of the side: ±6 px at 64² (planted copies move up to ±4 px)
     angles: tuple[float, ...] = (-2.0, 0.0, 2.0)  # degrees; covers ±3° with the blur's tolerance
     blur: float = 1.5  # Gaussian sigma in pixels at 64²
-    candidates: int = 10  # nearest training images taken from each other space
+    candidates: int = 5  # nearest training images taken from each other space (the source of 99.8 % of
+    # planted copies is among the encoder's first 3 on PneumoniaMNIST and the phantom: docs/PRIVACY.md)
     chunk: int = 256  # queries aligned at a time
+    workers: int = 0  # blocks aligned side by side; 0: the machine's cores (at most MAX_WORKERS)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.workers, int) or self.workers < 0:
+            raise ValueError(f"registered option workers must be a non-negative integer, got {self.workers!r}")
         for name in ("size", "candidates", "chunk"):
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
@@ -78,7 +86,10 @@ class RegisteredSpace:
                 **asdict(self.config), "angles": list(self.config.angles)}
 
     def side(self, native: int) -> int:
-        return min(self.config.size, native)
+        """Images are aligned at `size`² whatever their own size: the shift grid, the blur and the
+        parabola's reach are then the same fraction of the image at 28² as at 128² (at a smaller
+        native side a one-pixel step is a coarser misalignment, and recall fell with it)."""
+        return self.config.size
 
     def compare(
         self,
@@ -98,21 +109,37 @@ class RegisteredSpace:
         best = np.full(len(queries), -1, dtype=np.int64)
         distance = np.full(len(queries), np.inf, dtype=np.float32)
         ratio = np.full(len(queries), np.nan, dtype=np.float32)
-        start = 0
-        # One small convolution per query: extra threads only contend (5x slower on a busy 2-core
-        # machine), so run single-threaded and give the caller's setting back afterwards.
+        # One small convolution per query: torch's own threads only contend (5x slower on a busy
+        # 2-core machine, where OpenMP threads spin), so torch runs single-threaded and blocks of
+        # queries run side by side in `workers` Python threads (convolutions release the GIL), which
+        # merely share a busy machine; the caller's torch setting comes back afterwards.
         threads = torch.get_num_threads()
+        workers = self.config.workers or min(MAX_WORKERS, os.cpu_count() or 1)
         torch.set_num_threads(1)
-        try:
+
+        def align(start: int, block: np.ndarray) -> tuple[slice, tuple]:
+            rows = slice(start, start + len(block))
+            wanted = candidates[rows]
             with torch.inference_mode():
+                r = _aligned_correlations(block, wanted, train, side, shift, crop, sigma, self.config.angles)
+            return rows, _best_two(wanted, r)
+
+        def collect(future) -> None:
+            rows, (best[rows], distance[rows], ratio[rows]) = future.result()
+            if advance is not None:
+                advance(rows.stop - rows.start)
+
+        try:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                pending: deque = deque()
+                start = 0
                 for block in queries.chunks(self.config.chunk):
-                    rows = slice(start, start + len(block))
-                    wanted = candidates[rows]
-                    r = _aligned_correlations(block, wanted, train, side, shift, crop, sigma, self.config.angles)
-                    best[rows], distance[rows], ratio[rows] = _best_two(wanted, r)
+                    pending.append(pool.submit(align, start, block))
                     start += len(block)
-                    if advance is not None:
-                        advance(len(block))
+                    while len(pending) > 2 * workers:  # bounded memory: a few blocks in flight
+                        collect(pending.popleft())
+                while pending:
+                    collect(pending.popleft())
         finally:
             torch.set_num_threads(threads)
         return Registered(best, distance, ratio)
@@ -180,15 +207,46 @@ def _aligned_correlations(block, wanted, train, side, shift, crop, sigma, angles
     sums = F.avg_pool2d(flat, crop, stride=1) * area
     squares = F.avg_pool2d(flat * flat, crop, stride=1) * area
     spread = (squares - sums * sums / area).clamp_min(1e-8).sqrt().reshape(n, len(angles), 1, 2 * shift + 1, 2 * shift + 1)
+    maps = torch.full((n, m, len(angles), 2 * shift + 1, 2 * shift + 1), -1.0)
     for i in range(n):
         valid = np.flatnonzero(wanted[i] >= 0)
         if not len(valid):
             continue
         kernels = crops[torch.from_numpy(slot[i, valid])][:, None]  # (k, 1, crop, crop)
-        products = F.conv2d(queries[i][:, None], kernels)  # (A, k, shifts, shifts)
-        r = (products / spread[i]).amax(dim=(0, 2, 3))
-        out[i, valid] = r.clamp(-1.0, 1.0).numpy()
-    return out
+        maps[i, torch.from_numpy(valid)] = (F.conv2d(queries[i][:, None], kernels) / spread[i]).transpose(0, 1)
+    peaks = _peak(maps.flatten(0, 1)).clamp(-1.0, 1.0).reshape(n, m).numpy()
+    return np.where(wanted >= 0, peaks, -np.inf).astype(np.float32)
+
+
+def _peak(maps):
+    """(k,) the maximum of each (A, shifts, shifts) correlation map between its grid points.
+
+    The correlation of two blurred images is smooth in the shift and the angle, so near its best
+    grid point it is a parabola in each direction; the grid's spacing (one pixel, the angle step)
+    would otherwise cost a copy up to half a pixel of misalignment, as much as another patient's
+    anatomy costs (docs/PRIVACY.md). The vertex of each direction's parabola through the best point
+    and its two neighbours adds its rise; at the edge of the grid nothing is added.
+    """
+    import torch
+
+    k, a, h, w = maps.shape
+    flat = maps.reshape(k, -1).argmax(dim=1)
+    ia, iy, ix = flat // (h * w), (flat // w) % h, flat % w
+    rows = torch.arange(k)
+    best = maps[rows, ia, iy, ix]
+    rise = torch.zeros_like(best)
+    for axis, index, length in ((1, ia, a), (2, iy, h), (3, ix, w)):
+        inside = (index > 0) & (index < length - 1)
+        lower, upper = (index - 1).clamp(0, length - 1), (index + 1).clamp(0, length - 1)
+        at = [ia, iy, ix]
+        at[axis - 1] = lower
+        before = maps[rows, at[0], at[1], at[2]]
+        at[axis - 1] = upper
+        after = maps[rows, at[0], at[1], at[2]]
+        curvature = before - 2 * best + after  # <= 0 at a maximum
+        gain = torch.where(curvature < 0, (after - before) ** 2 / (-8 * curvature.clamp_max(-1e-12)), 0.0)
+        rise += torch.where(inside, gain, 0.0)
+    return best + rise
 
 
 def _best_two(wanted: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

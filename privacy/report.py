@@ -1,16 +1,20 @@
 """What an audit writes: audit.json (the summary), pairs.csv (every synthetic image) and a montage.
 
-audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `counts` (synthetic, flagged, kept, holdout,
-holdout_flagged, train), `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`,
-`calibration` (how the score threshold was reached: plain quantile, patient-bootstrap bound),
-`union_test` (binomial test of the flagged count against `fpr`), `spaces` (per space: threshold,
-scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second
-ratio percentiles, Mann-Whitney U test, search method and recall, description), `inputs` (name,
-manifest sha256 and image count of train, synthetic, holdout).
+audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `verdict_reasons` (one sentence per failed rule,
+empty on pass), `verdict_rule`, `counts` (synthetic, flagged, kept, holdout, holdout_flagged, train),
+`flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`, `calibration` (how the score
+threshold was reached: plain quantile, patient-bootstrap bound), `union_test` (binomial test of the
+flagged count against `fpr`), `selftest` (the planted copies scored in every audit: copies, flagged,
+recall, recall_by_space, nearest_is_source_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: threshold,
+scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
+percentiles, Mann-Whitney U test, search method and recall, `membership_inference` and
+`patient_linkage` (null for the registered space), description), `inputs` (name, manifest sha256,
+image count and native `image_size` of train, synthetic, holdout) and `audit_image_size`.
 
 audit.json holds only what the inputs and the seed determine, so the same audit gives the same bytes
 (its sha256 goes into every exported DICOM file). Wall-clock numbers go to timings.json:
-`embeddings_per_second` per space.
+`embeddings_per_second` per space and `seconds` per stage (encoder training, each space's
+embedding, search, membership and linkage, the registered alignment).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -26,13 +31,16 @@ from PIL import Image, ImageDraw
 from privacy import calibrate
 from privacy.compare import Comparison
 from privacy.images import AuditImages
+from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_FLOOR
+from privacy.planted import Alteration
 
 MONTAGE_PAIRS = 16
 MONTAGE_TILE = 96
 
 
 def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, holdout: AuditImages,
-            fpr: float) -> dict:
+            fpr: float, selftest_floor: float = SELFTEST_FLOOR,
+            membership_auc_limit: float = MEMBERSHIP_AUC_LIMIT) -> dict:
     n, n_flagged = len(synthetic), int(comparison.flagged.sum())
     union = calibrate.compare(comparison.score, comparison.holdout_score, n_flagged, fpr)
     spaces = {}
@@ -50,13 +58,21 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
             "nearest_ratio": calibrate.percentiles(space.ratio),
             "test": test.as_dict(),
             "search": {"method": space.search_method, "recall_at_1": space.recall_at_1},
+            "membership_inference": space.membership,
+            "patient_linkage": space.linkage,
             "description": space.description,
         }
-    verdict = "fail" if union.binomial_p < calibrate.SIGNIFICANCE else "pass"
+    selftest = selftest_summary(comparison, selftest_floor)
+    reasons = verdict_reasons(union.binomial_p, selftest, spaces, membership_auc_limit)
     return {
         "fpr": fpr,
-        "verdict": verdict,
-        "verdict_rule": f"fail when more synthetic images are flagged than fpr explains (binomial p < {calibrate.SIGNIFICANCE})",
+        "verdict": "fail" if reasons else "pass",
+        "verdict_reasons": reasons,
+        "verdict_rule": (
+            f"fail when more synthetic images are flagged than fpr explains (binomial p < {calibrate.SIGNIFICANCE}), "
+            f"when the built-in self-test flags fewer than {selftest_floor:g} of its planted copies, or when a "
+            f"membership-inference attack's AUC is above {membership_auc_limit:g} with 95 % confidence"
+        ),
         "counts": {
             "train": len(train),
             "synthetic": n,
@@ -70,12 +86,55 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
         "score_threshold": comparison.score_threshold,
         "calibration": comparison.calibration,
         "union_test": union.as_dict(),
+        "selftest": selftest,
         "spaces": spaces,
         "inputs": {
-            role: {"name": group.name, "manifest_sha256": group.manifest_sha256, "images": len(group)}
+            role: {"name": group.name, "manifest_sha256": group.manifest_sha256, "images": len(group),
+                   "image_size": group.native_size}
             for role, group in (("train", train), ("synthetic", synthetic), ("holdout", holdout))
         },
+        "audit_image_size": train.size,
     }
+
+
+def selftest_summary(comparison: Comparison, floor: float) -> dict | None:
+    """The built-in self-test: how many planted copies of training images the audit flagged."""
+    copies = len(comparison.planted_flagged)
+    if not copies:
+        return None
+    recall = float(comparison.planted_flagged.mean())
+    by_space = {space.name: float(np.mean(space.planted_distance < space.threshold)) for space in comparison.spaces}
+    # Whether each space's nearest training image is the copy's own source (the registered space's
+    # candidates come from the other spaces, so this is also how often they held the source).
+    source = comparison.planted_sources
+    nearest = {space.name: float(np.mean(space.planted_nearest == source)) for space in comparison.spaces
+               if len(source) == len(space.planted_nearest)}
+    return {
+        "copies": copies,
+        "flagged": int(comparison.planted_flagged.sum()),
+        "recall": recall,
+        "floor": floor,
+        "met": recall >= floor,
+        "recall_by_space": by_space,
+        "nearest_is_source_by_space": nearest,
+        "alteration": {**asdict(Alteration()), "max_shift": f"{Alteration().max_shift:g} of the side"},
+    }
+
+
+def verdict_reasons(binomial_p: float, selftest: dict | None, spaces: dict, auc_limit: float) -> list[str]:
+    """Why the audit fails, one sentence each; empty when it passes."""
+    reasons = []
+    if binomial_p < calibrate.SIGNIFICANCE:
+        reasons.append(f"more synthetic images are flagged than the false-positive rate explains (binomial p = {binomial_p:.2g})")
+    if selftest is not None and not selftest["met"]:
+        reasons.append(f"the self-test flagged {selftest['recall']:.3f} of {selftest['copies']} planted copies of training "
+                       f"images, below the floor {selftest['floor']:g}: this audit cannot vouch for this data")
+    for name, space in spaces.items():
+        for attack, value in (space["membership_inference"] or {}).items():
+            if isinstance(value, dict) and value["ci_low"] > auc_limit:
+                reasons.append(f"membership inference ({attack}, {name} space) reaches AUC {value['auc']:.3f} "
+                               f"(95 % CI {value['ci_low']:.3f}-{value['ci_high']:.3f}), above {auc_limit:g}")
+    return reasons
 
 
 def pairs_csv(comparison: Comparison, train: AuditImages, synthetic: AuditImages) -> bytes:
@@ -104,7 +163,7 @@ def montage_png(comparison: Comparison, train: AuditImages, synthetic: AuditImag
     sheet = Image.new("L", (2 * tile * 2 + 8, (tile + label) * rows), 255)
     draw = ImageDraw.Draw(sheet)
     for slot, i in enumerate(order):
-        space = min(comparison.spaces, key=lambda s: s.distance[i] / s.scale)  # the space that found it
+        space = min(comparison.spaces, key=lambda s: s.share[i])  # the space that found it
         j = space.nearest[i]
         x0 = (slot % 2) * (2 * tile + 8)
         y0 = (slot // 2) * (tile + label)
@@ -122,7 +181,7 @@ def write_report(folder: Path, document: bytes, comparison: Comparison, train: A
                  synthetic: AuditImages) -> None:
     """audit.json, pairs.csv and closest_pairs.png into `folder` (a staging folder)."""
     (folder / "audit.json").write_bytes(document)
-    timings = {"embeddings_per_second": comparison.embeddings_per_second}
+    timings = {"embeddings_per_second": comparison.embeddings_per_second, "seconds": comparison.seconds}
     (folder / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
     (folder / "pairs.csv").write_bytes(pairs_csv(comparison, train, synthetic))
     (folder / "closest_pairs.png").write_bytes(montage_png(comparison, train, synthetic))

@@ -62,7 +62,8 @@ def selftest(
         with staged_folder(out, overwrite) as stage:
             comparison, _ = run_audit(groups["train"], groups["synthetic"], groups["holdout"], options, stage,
                                       holdout_name=f"the val split of {train}", progress=progress)
-            document = summary(comparison, groups["train"], groups["synthetic"], groups["holdout"], options.fpr)
+            document = summary(comparison, groups["train"], groups["synthetic"], groups["holdout"], options.fpr,
+                               options.selftest_floor, options.membership_auc_limit)
             encoded = (json.dumps(document, indent=2) + "\n").encode("utf-8")
             write_report(stage, encoded, comparison, groups["train"], groups["synthetic"])
             result = results(comparison, groups, document, options.fpr, image_set)

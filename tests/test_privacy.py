@@ -175,6 +175,7 @@ def test_audit_is_deterministic(real_set, tmp_path):
     audit(real_set.root, synthetic.root, tmp_path / "a", fpr=0.2, options=TINY)
     audit(real_set.root, synthetic.root, tmp_path / "b", fpr=0.2, options=TINY)
     assert (tmp_path / "a" / "pairs.csv").read_bytes() == (tmp_path / "b" / "pairs.csv").read_bytes()
+    assert (tmp_path / "a" / "audit.json").read_bytes() == (tmp_path / "b" / "audit.json").read_bytes()
 
 
 def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, caplog):
@@ -182,6 +183,8 @@ def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, cap
     result = audit(real_set.root, small.root, tmp_path / "audit", fpr=0.2, options=TINY)
     assert result["counts"]["synthetic"] == 12
     assert "resampling all images to 16²" in caplog.text
+    assert result["audit_image_size"] == 16  # the report says at which size the sets were compared
+    assert result["inputs"]["synthetic"]["image_size"] == 16 and result["inputs"]["train"]["image_size"] == 32
 
 
 def test_search_returns_k_nearest_in_order():
@@ -196,7 +199,7 @@ def test_registered_space_aligns_a_moved_copy_and_tells_it_from_other_images(rea
 
     pixels = real_set.load_pixels(real_set.indices("train"))
     train = AuditImages.from_arrays("train", pixels, [str(i) for i in range(len(pixels))], ["p"] * len(pixels))
-    copies = planted_copies(pixels[[4, 9]], seed=1, alteration=Alteration(max_shift=2.0))  # ±4 px at 64²
+    copies = planted_copies(pixels[[4, 9]], seed=1, alteration=Alteration(max_shift=1 / 16))  # ±2 px at 32²
     queries = AuditImages.from_arrays("q", copies, ["a", "b"], ["p", "p"])
     candidates = np.array([[4, 7, 11, 4], [2, 9, 30, -1]])  # repeats and "no candidate" are allowed
     found = RegisteredSpace(RegisteredConfig(candidates=4)).compare(queries, train, candidates)

@@ -33,6 +33,11 @@ def test_cli_audit_writes_report_and_filtered_set(real_set, synthetic, tmp_path,
     assert code == 0, err
     document = json.loads((tmp_path / "audit" / "audit.json").read_text())
     assert f"{document['counts']['flagged']} of 10 synthetic images flagged" in out
+    check = document["selftest"]
+    assert f"self-test: {check['flagged']} of {check['copies']} planted copies of training images flagged" in out
+    assert "encoder: membership-inference AUC distance to closest record" in out
+    assert f"verdict: {document['verdict']}" in out
+    assert all(f"  - {reason}" in out for reason in document["verdict_reasons"])
     assert ImageSet.open(tmp_path / "audit" / "filtered").verify() == []
 
 
@@ -85,7 +90,7 @@ def test_cli_rejects_empty_synthetic_set(real_set, synthetic, tmp_path, capsys):
 def test_cli_rejects_holdout_sharing_images_with_training(real_set, synthetic, tmp_path, capsys):
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--holdout",
                             real_set.root, "--out", tmp_path / "a", "--fpr", "0.2"], capsys)
-    assert_clean_error(code, err, "shares", "image(s)", "training split")
+    assert_clean_error(code, err, f"shares {len(real_set.indices('train'))} image(s)", "training split")
     assert not (tmp_path / "a").exists()
 
 
@@ -107,13 +112,20 @@ def test_cli_rejects_holdout_sharing_patients_with_training(real_set, tmp_path, 
     manifest.write_text("\n".join(fixed) + "\n")
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", holdout.root, "--holdout",
                             holdout.root, "--out", tmp_path / "a", "--fpr", "0.2"], capsys)
-    assert_clean_error(code, err, "patient(s)", "patient-level splits")
+    shared = len({real_set.rows[i]["patient_id"] for i in rows})
+    assert_clean_error(code, err, f"shares {shared} patient(s)", "patient-level splits")
 
 
-def test_cli_rejects_too_small_holdout_naming_the_minimum(real_set, synthetic, tmp_path, capsys):
+def test_cli_rejects_too_small_holdout_naming_the_minimum_and_the_smallest_fpr(real_set, synthetic, tmp_path, capsys):
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root,
                             "--out", tmp_path / "a", "--fpr", "0.001"], capsys)
-    assert_clean_error(code, err, "needs at least 1000")
+    n_holdout = len(real_set.indices("val")) + len(real_set.indices("test"))
+    assert_clean_error(code, err, "needs at least 1000", f"has {n_holdout} held-out", "smallest --fpr it supports is")
+    smallest = float(err.split("smallest --fpr it supports is ")[1].split(";")[0])
+    assert smallest == pytest.approx(1 / n_holdout, abs=1e-4)
+    code, _, _ = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--out", tmp_path / "b",
+                          "--fpr", str(smallest), *TINY, "--selftest-copies", "5"], capsys)
+    assert code == 0  # the suggested rate is accepted
 
 
 def test_cli_rejects_too_small_training_set_naming_the_minimum(synthetic, tmp_path, capsys):
