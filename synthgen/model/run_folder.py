@@ -1,4 +1,5 @@
-"""The run folder: one definition of where `synthgen train` puts everything.
+"""The run folder: one definition of where `synthgen train` puts everything, how a run is started
+(its header: config and training set) and when it may be resumed.
 
     RUN/config.yaml             the resolved training config (what --resume compares against)
     RUN/training_set.json       name, path and manifest sha256 of the image set trained on
@@ -18,8 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 
+from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet
+from synthgen.model.config import TrainConfig, config_difference, config_to_dict, load_run_config
 
 MODEL_FORMAT = "synthgen-diffusion-model"
 MODEL_FORMAT_VERSION = 2  # 2: diffusion.parametrization (edm | vp) and edm's sigma_data
@@ -89,3 +94,33 @@ def load_state_dict(path: Path) -> dict:
             f"{path} is corrupted or not a synthgen checkpoint ({type(err).__name__}); "
             "delete it and resume from an earlier copy, or retrain"
         ) from None
+
+
+def write_run_header(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
+    run.root.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(run.config, yaml.safe_dump(config_to_dict(config), sort_keys=False))
+    write_text_atomic(run.training_set, json.dumps(training_set_record(image_set), indent=2) + "\n")
+
+
+def training_set_record(image_set: ImageSet) -> dict:
+    return {"name": image_set.name, "path": str(image_set.root.resolve()),
+            "manifest_sha256": image_set.manifest_sha256, "kind": image_set.kind}
+
+
+def check_resumable(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
+    """--resume: the run must exist and have been started with this config and this data."""
+    if not run.config.is_file():
+        raise SynthgenError(f"cannot resume {run.root}: no run there (missing {run.config.name}); drop --resume")
+    trained_on = read_json(run.training_set, "the run folder is incomplete; start a new run")
+    if trained_on.get("manifest_sha256") != image_set.manifest_sha256:
+        raise SynthgenError(
+            f"cannot resume {run.root}: it was trained on {trained_on.get('name')!r} (manifest sha256 "
+            f"{str(trained_on.get('manifest_sha256'))[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
+        )
+    # The data first: another data set also measures another sigma_data, a config difference.
+    previous = config_to_dict(load_run_config(run.config))
+    differs = config_difference(previous, config_to_dict(config))
+    if differs:
+        raise SynthgenError(f"cannot resume {run.root}: config differs at {differs}; use the run's config.yaml")
+    if not run.checkpoint.is_file():
+        raise SynthgenError(f"cannot resume {run.root}: no checkpoint yet ({run.checkpoint}); start it again without --resume")

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-import yaml
 from torch.optim.swa_utils import AveragedModel
 
 from synthgen.atomic import check_output_folder, write_text_atomic
@@ -26,8 +25,7 @@ from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
 from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
-from synthgen.model.config import Parametrization, TrainConfig, config_difference, config_to_dict, load_run_config, \
-    load_train_config
+from synthgen.model.config import Parametrization, TrainConfig, config_to_dict, load_train_config
 from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
 from synthgen.model.devices import start_distributed, training_device
 from synthgen.model.diffusion import training_loss
@@ -39,7 +37,7 @@ from synthgen.model.labels import label_prior
 from synthgen.model.lr_schedule import lr_factor
 from synthgen.model.network import build_unet, count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
-from synthgen.model.run_folder import RunFolder, read_json
+from synthgen.model.run_folder import RunFolder, check_resumable, read_json, write_run_header
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
 
@@ -67,10 +65,10 @@ def train(data: Path, out: Path, config: TrainConfig | Path | None = None, *, re
     rank, world_size = start_distributed(config.training.device)
     device = training_device(config.training.device, rank)
     if resume:
-        _check_resumable(run, config, image_set)
+        check_resumable(run, config, image_set)
     elif rank == 0:
         check_output_folder(run.root, overwrite)
-        _write_run_header(run, config, image_set)
+        write_run_header(run, config, image_set)
     return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
 
 
@@ -280,33 +278,4 @@ def _config_sha256(config: TrainConfig) -> str:
 
     return hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True).encode()).hexdigest()
 
-
-def _write_run_header(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
-    run.root.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(run.config, yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    write_text_atomic(run.training_set, json.dumps(_training_set_record(image_set), indent=2) + "\n")
-
-
-def _training_set_record(image_set: ImageSet) -> dict:
-    return {"name": image_set.name, "path": str(image_set.root.resolve()),
-            "manifest_sha256": image_set.manifest_sha256, "kind": image_set.kind}
-
-
-def _check_resumable(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
-    """--resume: the run must exist and have been started with this config and this data."""
-    if not run.config.is_file():
-        raise SynthgenError(f"cannot resume {run.root}: no run there (missing {run.config.name}); drop --resume")
-    trained_on = read_json(run.training_set, "the run folder is incomplete; start a new run")
-    if trained_on.get("manifest_sha256") != image_set.manifest_sha256:
-        raise SynthgenError(
-            f"cannot resume {run.root}: it was trained on {trained_on.get('name')!r} (manifest sha256 "
-            f"{str(trained_on.get('manifest_sha256'))[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
-        )
-    # The data first: another data set also measures another sigma_data, a config difference.
-    previous = config_to_dict(load_run_config(run.config))
-    differs = config_difference(previous, config_to_dict(config))
-    if differs:
-        raise SynthgenError(f"cannot resume {run.root}: config differs at {differs}; use the run's config.yaml")
-    if not run.checkpoint.is_file():
-        raise SynthgenError(f"cannot resume {run.root}: no checkpoint yet ({run.checkpoint}); start it again without --resume")
 
