@@ -184,7 +184,7 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         result.scale = float(np.quantile(result.holdout_sorted, SCALE_QUANTILE)) if len(result.holdout_sorted) else 1.0
         result.share = held_out_share(result.holdout_sorted, result.distance)
     score = np.min([r.share for r in results], axis=0)
-    holdout_score = np.min([held_out_share(r.holdout_sorted, r.holdout_distance) for r in results], axis=0)
+    holdout_score = np.min([held_out_share_left_out(r.holdout_distance) for r in results], axis=0)
     planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in results], axis=0)
     bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
@@ -221,6 +221,37 @@ def held_out_share(holdout_sorted: np.ndarray, distances: np.ndarray) -> np.ndar
     smallest = float(holdout_sorted[0])
     share[below] = distances[below] / smallest * levels[0] if smallest > 0 else 0.0
     return share
+
+
+def held_out_share_left_out(holdout: np.ndarray) -> np.ndarray:
+    """Each held-out image's share among the *other* held-out images (leave one out).
+
+    A held-out image is part of the set its own share is read from, so its in-set share is never
+    below 1/(2n), while a fresh real image can fall below the smallest held-out distance; leaving it
+    out makes the held-out scores distributed like a fresh image's, so the `fpr` quantile of them
+    holds for new images too (in-set shares let about 1/(2n) per space more fresh images through).
+    """
+    distances = np.asarray(holdout, dtype=np.float64)
+    finite = np.isfinite(distances)
+    out = np.ones(len(distances))
+    values = distances[finite]
+    n = len(values)
+    if n < 3:
+        return out
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    position = np.arange(n)
+    lower = ranked[np.maximum(position - 1, 0)]
+    upper = ranked[np.minimum(position + 1, n - 1)]
+    gap = upper - lower
+    within = np.where(gap > 0, (ranked - lower) / np.where(gap > 0, gap, 1.0), 0.5)
+    share = (position - 0.5 + within) / (n - 1)  # between the neighbours' levels among the others
+    share[0] = ranked[0] / ranked[1] * 0.5 / (n - 1) if ranked[1] > 0 else 0.0  # below the others' smallest
+    share[-1] = 1.0
+    shares = np.empty(n)
+    shares[order] = share
+    out[finite] = shares
+    return out
 
 
 def distance_at_share(holdout_sorted: np.ndarray, share: float) -> float:
