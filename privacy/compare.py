@@ -11,7 +11,8 @@ whatever the shape of its distance distribution; dividing by a low quantile inst
 reported) let a space with a long held-out tail set the common threshold and cost a well-separating
 space its recall (docs/PRIVACY.md). Per space the threshold is a distance (`distance_at_share`), and a
 synthetic image is flagged when it is closer than the threshold in any space, while at most about
-`fpr` of held-out real images (not `fpr` per space) would be flagged. Planted copies (the audit's
+`fpr` of held-out real images (not `fpr` per space) would be flagged. A space whose `flags` is False
+(pixels) is only reported and feeds the registered space. Planted copies (the audit's
 self-test) are scored the same way, apart from the synthetic images; each embedding space also runs
 the membership-inference attacks (privacy/membership.py) and the patient-linkage measure
 (privacy/linkage.py).
@@ -55,6 +56,7 @@ class SpaceResult:
     flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # held-out share of each synthetic distance
     holdout_sorted: np.ndarray = field(default_factory=lambda: np.zeros(0))  # finite held-out distances, sorted
+    flags: bool = True  # takes part in the flag (False: only reported, and candidates for `registered`)
     membership: dict | None = None  # membership-inference attacks (embedding spaces)
     linkage: dict | None = None  # patient-level linkage of synthetic vs held-out images (embedding spaces)
 
@@ -150,6 +152,7 @@ def _space_result(space, train, groups, fpr, search, k, advance, seed, seconds) 
         recall_at_1=found["synthetic"].recall_at_1,
         membership=membership,
         linkage=linkage,
+        flags=getattr(space, "flags", True),
     )
     return result, found
 
@@ -183,13 +186,14 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         result.holdout_sorted = np.sort(result.holdout_distance[np.isfinite(result.holdout_distance)])
         result.scale = float(np.quantile(result.holdout_sorted, SCALE_QUANTILE)) if len(result.holdout_sorted) else 1.0
         result.share = held_out_share(result.holdout_sorted, result.distance)
-    score = np.min([r.share for r in results], axis=0)
-    holdout_score = np.min([held_out_share_left_out(r.holdout_distance) for r in results], axis=0)
-    planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in results], axis=0)
+    flagging = [r for r in results if r.flags]
+    score = np.min([r.share for r in flagging], axis=0)
+    holdout_score = np.min([held_out_share_left_out(r.holdout_distance) for r in flagging], axis=0)
+    planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in flagging], axis=0)
     bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
         result.threshold = distance_at_share(result.holdout_sorted, bound.threshold)
-        result.flagged = result.share < bound.threshold
+        result.flagged = (result.share < bound.threshold) & result.flags
     return Comparison(
         spaces=results,
         score=score,
