@@ -70,7 +70,8 @@ def run_one(name: str, path: Path, planted: int, steps: int, seed: int, batch: i
         "independent": int((~is_copy).sum()),
         "planted": int(is_copy.sum()),
         "planted_flagged": float(comparison.flagged[is_copy].mean()),
-        "planted_flagged_by_space": {s.name: float(s.flagged[is_copy].mean()) for s in comparison.spaces},
+        # per space: closer than its threshold (for pixels, which does not flag on its own: would be)
+        "planted_flagged_by_space": {s.name: float((s.distance < s.threshold)[is_copy].mean()) for s in comparison.spaces},
         "holdout_flagged": float(comparison.holdout_flagged.mean()),
         "independent_flagged": float(comparison.flagged[~is_copy].mean()),
         "selftest_recall": float(comparison.planted_flagged.mean()) if len(comparison.planted_flagged) else None,

@@ -11,7 +11,8 @@ whatever the shape of its distance distribution; dividing by a low quantile inst
 reported) let a space with a long held-out tail set the common threshold and cost a well-separating
 space its recall (docs/PRIVACY.md). Per space the threshold is a distance (`distance_at_share`), and a
 synthetic image is flagged when it is closer than the threshold in any space, while at most about
-`fpr` of held-out real images (not `fpr` per space) would be flagged. Planted copies (the audit's
+`fpr` of held-out real images (not `fpr` per space) would be flagged. A space whose `flags` is False
+(pixels) is only reported and feeds the registered space. Planted copies (the audit's
 self-test) are scored the same way, apart from the synthetic images; each embedding space also runs
 the membership-inference attacks (privacy/membership.py) and the patient-linkage measure
 (privacy/linkage.py).
@@ -55,6 +56,7 @@ class SpaceResult:
     flagged: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
     share: np.ndarray = field(default_factory=lambda: np.zeros(0))  # held-out share of each synthetic distance
     holdout_sorted: np.ndarray = field(default_factory=lambda: np.zeros(0))  # finite held-out distances, sorted
+    flags: bool = True  # takes part in the flag (False: only reported, and candidates for `registered`)
     membership: dict | None = None  # membership-inference attacks (embedding spaces)
     linkage: dict | None = None  # patient-level linkage of synthetic vs held-out images (embedding spaces)
 
@@ -150,6 +152,7 @@ def _space_result(space, train, groups, fpr, search, k, advance, seed, seconds) 
         recall_at_1=found["synthetic"].recall_at_1,
         membership=membership,
         linkage=linkage,
+        flags=getattr(space, "flags", True),
     )
     return result, found
 
@@ -183,13 +186,14 @@ def calibrated(results: list[SpaceResult], holdout: AuditImages, fpr: float, rat
         result.holdout_sorted = np.sort(result.holdout_distance[np.isfinite(result.holdout_distance)])
         result.scale = float(np.quantile(result.holdout_sorted, SCALE_QUANTILE)) if len(result.holdout_sorted) else 1.0
         result.share = held_out_share(result.holdout_sorted, result.distance)
-    score = np.min([r.share for r in results], axis=0)
-    holdout_score = np.min([held_out_share(r.holdout_sorted, r.holdout_distance) for r in results], axis=0)
-    planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in results], axis=0)
+    flagging = [r for r in results if r.flags]
+    score = np.min([r.share for r in flagging], axis=0)
+    holdout_score = np.min([held_out_share_left_out(r.holdout_distance) for r in flagging], axis=0)
+    planted_score = np.min([held_out_share(r.holdout_sorted, r.planted_distance) for r in flagging], axis=0)
     bound = calibrate.patient_threshold(holdout_score, holdout.patient_ids, fpr, seed)
     for result in results:
         result.threshold = distance_at_share(result.holdout_sorted, bound.threshold)
-        result.flagged = result.share < bound.threshold
+        result.flagged = (result.share < bound.threshold) & result.flags
     return Comparison(
         spaces=results,
         score=score,
@@ -221,6 +225,37 @@ def held_out_share(holdout_sorted: np.ndarray, distances: np.ndarray) -> np.ndar
     smallest = float(holdout_sorted[0])
     share[below] = distances[below] / smallest * levels[0] if smallest > 0 else 0.0
     return share
+
+
+def held_out_share_left_out(holdout: np.ndarray) -> np.ndarray:
+    """Each held-out image's share among the *other* held-out images (leave one out).
+
+    A held-out image is part of the set its own share is read from, so its in-set share is never
+    below 1/(2n), while a fresh real image can fall below the smallest held-out distance; leaving it
+    out makes the held-out scores distributed like a fresh image's, so the `fpr` quantile of them
+    holds for new images too (in-set shares let about 1/(2n) per space more fresh images through).
+    """
+    distances = np.asarray(holdout, dtype=np.float64)
+    finite = np.isfinite(distances)
+    out = np.ones(len(distances))
+    values = distances[finite]
+    n = len(values)
+    if n < 3:
+        return out
+    order = np.argsort(values, kind="stable")
+    ranked = values[order]
+    position = np.arange(n)
+    lower = ranked[np.maximum(position - 1, 0)]
+    upper = ranked[np.minimum(position + 1, n - 1)]
+    gap = upper - lower
+    within = np.where(gap > 0, (ranked - lower) / np.where(gap > 0, gap, 1.0), 0.5)
+    share = (position - 0.5 + within) / (n - 1)  # between the neighbours' levels among the others
+    share[0] = ranked[0] / ranked[1] * 0.5 / (n - 1) if ranked[1] > 0 else 0.0  # below the others' smallest
+    share[-1] = 1.0
+    shares = np.empty(n)
+    shares[order] = share
+    out[finite] = shares
+    return out
 
 
 def distance_at_share(holdout_sorted: np.ndarray, share: float) -> float:

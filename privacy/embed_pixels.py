@@ -26,9 +26,15 @@ def normalized_pixels(images: np.ndarray, side: int = DEFAULT_SIDE) -> np.ndarra
 
 
 class PixelSpace:
-    """The `pixels` space: nothing to train."""
+    """The `pixels` space: nothing to train.
+
+    It finds candidates for the registered space, which re-scores each of them with the same kind of
+    correlation after alignment, so it does not flag on its own (`flags`): its flags added false
+    positives on new patients and no recall (docs/PRIVACY.md, "Recall at every size").
+    """
 
     name = "pixels"
+    flags = False
 
     def __init__(self, side: int = DEFAULT_SIDE) -> None:
         if side < 4:

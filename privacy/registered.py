@@ -42,8 +42,8 @@ class RegisteredConfig:
     max_shift: float = 0.1  # of the side: ±6 px at 64² (planted copies move up to ±4 px)
     angles: tuple[float, ...] = (-2.0, 0.0, 2.0)  # degrees; covers ±3° with the blur's tolerance
     blur: float = 1.5  # Gaussian sigma in pixels at 64²
-    candidates: int = 5  # nearest training images taken from each other space (the source of 99.8 % of
-    # planted copies is among the encoder's first 3 on PneumoniaMNIST and the phantom: docs/PRIVACY.md)
+    candidates: int = 5  # nearest training images taken from each other space (the source of 99.3-100 %
+    # of planted copies is among the encoder's first 5 on PneumoniaMNIST and phantoms: docs/PERFORMANCE.md)
     chunk: int = 256  # queries aligned at a time
     workers: int = 0  # blocks aligned side by side; 0: the machine's cores (at most MAX_WORKERS)
 

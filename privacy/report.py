@@ -5,8 +5,9 @@ empty on pass), `verdict_rule`, `counts` (synthetic, flagged, kept, holdout, hol
 `flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`, `calibration` (how the score
 threshold was reached: plain quantile, patient-bootstrap bound), `union_test` (binomial test of the
 flagged count against `fpr`), `selftest` (the planted copies scored in every audit: copies, flagged,
-recall, recall_by_space, nearest_is_source_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: threshold,
-scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
+recall, recall_by_space, nearest_is_source_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: `flags` (whether it
+takes part in the flag; the pixel space only feeds the registered space), threshold (for a space that
+does not flag: what it would flag at), scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
 percentiles, Mann-Whitney U test, search method and recall, `membership_inference` and
 `patient_linkage` (null for the registered space), description), `inputs` (name, manifest sha256,
 image count and native `image_size` of train, synthetic, holdout) and `audit_image_size`.
@@ -48,6 +49,7 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
         n_space = int(space.flagged.sum())
         test = calibrate.compare(space.distance, space.holdout_distance, n_space, fpr)
         spaces[space.name] = {
+            "flags": space.flags,
             "threshold": space.threshold,
             "scale": space.scale,
             "flagged": n_space,
