@@ -64,8 +64,12 @@ def audit_folder(out: Path, fraction: float = 0.004, verdict: str = "pass") -> P
     out.mkdir(parents=True)
     (out / "audit.json").write_text(json.dumps({
         "verdict": verdict, "fraction_flagged": fraction, "n_flagged": 1, "n_synthetic": 250, "fpr": 0.01,
+        "verdict_reasons": ["the self-test found 99.7 % of planted copies (floor 99 %)"],
+        "selftest": {"copies": 300, "flagged": 299, "recall": 0.9967, "floor": 0.99, "met": True},
         "spaces": {"pixels": {"threshold": 0.12, "fraction_flagged": 0.0},
-                   "patient_encoder": {"threshold": 0.31, "fraction_flagged": fraction}},
+                   "patient_encoder": {"threshold": 0.31, "fraction_flagged": fraction, "membership_inference": {
+                       "distance_to_closest_record": {"auc": 0.503, "ci_low": 0.453, "ci_high": 0.556},
+                       "density_ratio": {"auc": 0.516, "ci_low": 0.468, "ci_high": 0.566}}}},
     }))
     with (out / "pairs.csv").open("w", newline="") as handle:
         writer = csv.writer(handle)

@@ -114,6 +114,8 @@ def test_report_is_self_contained_with_every_section(good_run):
     assert html.count('src="data:image/png;base64,') == 9
     assert not re.search(r'(src|href)="(https?:)?//', html)
     assert "0.05" in html and "pixels_distance" in html  # the closest audit pair is listed
+    assert "self-test found 99.7 % of its copies" in html and "floor 99 %" in html  # the audit's reasons
+    assert "distance to closest record AUC" in html and "0.50 (0.45–0.56)" in html  # membership attacks
 
 
 def test_cli_says_clearly_when_labels_are_shuffled(tmp_path, capsys):

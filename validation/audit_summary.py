@@ -7,6 +7,9 @@ Keys read from `DIR/audit.json` (all optional; anything else is ignored):
     n_flagged, n_synthetic, fpr  (also `counts.flagged`, `counts.synthetic`)
     spaces             {space: {threshold, fraction_flagged, ...}} or a list of such mappings with `name`
     thresholds         {space: threshold}, used when `spaces` has none
+    verdict_reasons    sentences saying why the verdict is what it is
+    selftest           {recall, floor, ...}: the audit's own planted-copy check
+    spaces.<s>.membership_inference  {attack: {auc, ci_low, ci_high}}: shown as "<attack> AUC" columns
 
 `DIR/pairs.csv`: the closest pairs (rows sorted by `score`, the audit's combined closeness, or
 else the first column whose name contains "distance"; ascending); `DIR/*.png`: montages of the closest synthetic-training pairs, embedded as they are.
@@ -50,6 +53,8 @@ def read_audit(folder: Path | str) -> dict:
         "n_synthetic": _number(document.get("n_synthetic", counts.get("synthetic"))),
         "fpr": _number(document.get("fpr")),
         "level": _level(verdict_text, fraction),
+        "reasons": [r for r in document.get("verdict_reasons") or [] if isinstance(r, str)],
+        "selftest_recall": _number((document.get("selftest") or {}).get("recall")),
         "spaces": _spaces(document),
         "pairs": _closest_pairs(folder / "pairs.csv"),
         "montages": [str(p) for p in sorted(folder.glob("*.png"))[:MAX_MONTAGES]
@@ -90,11 +95,21 @@ def _spaces(document: dict) -> list[dict]:
     if isinstance(spaces, list):
         for entry in spaces:
             if isinstance(entry, dict):
-                rows.append({k: v for k, v in entry.items() if isinstance(v, (str, int, float, bool))})
+                rows.append({k: v for k, v in entry.items() if isinstance(v, (str, int, float, bool))}
+                            | _attack_columns(entry.get("membership_inference")))
     thresholds = document.get("thresholds")
     if not rows and isinstance(thresholds, dict):
         rows = [{"name": k, "threshold": v} for k, v in thresholds.items() if isinstance(v, (int, float))]
     return rows
+
+
+def _attack_columns(attacks) -> dict:
+    """{"<attack> AUC": "0.50 (0.45–0.55)"} for each membership-inference attack of a space."""
+    if not isinstance(attacks, dict):
+        return {}
+    return {f"{name.replace('_', ' ')} AUC": f"{a['auc']:.2f} ({a['ci_low']:.2f}–{a['ci_high']:.2f})"
+            for name, a in attacks.items()
+            if isinstance(a, dict) and all(_number(a.get(k)) is not None for k in ("auc", "ci_low", "ci_high"))}
 
 
 def _closest_pairs(path: Path) -> dict | None:
