@@ -30,6 +30,15 @@ def measure_sigma_data(images: torch.Tensor) -> float:
     return round(float(images.double().std()), 4)
 
 
+def preconditioning(sigma: torch.Tensor, sigma_data: float) -> tuple[torch.Tensor, ...]:
+    """c_skip, c_out, c_in, c_noise for noise levels `sigma` (a tensor of any shape)."""
+    sd2 = sigma_data ** 2
+    c_skip = sd2 / (sigma ** 2 + sd2)
+    c_out = sigma * sigma_data / (sigma ** 2 + sd2).sqrt()
+    c_in = 1.0 / (sd2 + sigma ** 2).sqrt()
+    return c_skip, c_out, c_in, sigma.log() / 4.0
+
+
 class EDMDenoiser:
     """D(x; sigma) around a network (the UNet, or DDP wrapping it) that predicts F."""
 
@@ -40,11 +49,7 @@ class EDMDenoiser:
 
     def coefficients(self, sigma: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """c_skip, c_out, c_in, c_noise for a (N,) float32 tensor of noise levels."""
-        sd2 = self.sigma_data ** 2
-        c_skip = sd2 / (sigma ** 2 + sd2)
-        c_out = sigma * self.sigma_data / (sigma ** 2 + sd2).sqrt()
-        c_in = 1.0 / (sd2 + sigma ** 2).sqrt()
-        return c_skip, c_out, c_in, sigma.log() / 4.0
+        return preconditioning(sigma, self.sigma_data)
 
     def __call__(self, x: torch.Tensor, sigma: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         sigma = sigma.to(device=x.device, dtype=torch.float32).reshape(-1)

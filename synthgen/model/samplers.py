@@ -20,7 +20,7 @@ from monai.networks.schedulers import DDIMScheduler
 
 from synthgen.model.config import DiffusionConfig, Parametrization, Sampler, check_sampler
 from synthgen.model.diffusion import training_scheduler
-from synthgen.model.edm import HeunLoop
+from synthgen.model.edm import HeunLoop, preconditioning
 
 # model(x, t) -> the network's output at integer timestep t (vp) or the denoised image at noise level t (edm)
 ModelFn = Callable[[torch.Tensor, float], torch.Tensor]
@@ -104,8 +104,7 @@ class EDMDPMSolverLoop:
         sigmas = self.scheduler.sigmas.tolist()
         x = noise * sigmas[0]
         for t, sigma in zip(self.scheduler.timesteps, sigmas):
-            sd2 = self.sigma_data ** 2
-            c_skip, c_out = sd2 / (sigma ** 2 + sd2), sigma * self.sigma_data / (sigma ** 2 + sd2) ** 0.5
+            c_skip, c_out, _, _ = preconditioning(torch.tensor(sigma, dtype=torch.float64), self.sigma_data)
             raw = (denoise(x, sigma) - c_skip * x) / c_out
             x = self.scheduler.step(raw, t, x, return_dict=False)[0]
         return x
