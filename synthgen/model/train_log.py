@@ -63,19 +63,16 @@ def budget_text(steps: int | None, minutes: float | None) -> str:
     return " or ".join(parts) + (", whichever comes first" if len(parts) == 2 else "")
 
 
+@contextlib.contextmanager
 def training_progress(steps: int | None, minutes: float | None, batch_size: int, enabled: bool):
     """A bar over images (a step budget) or seconds (a wall budget); yields update(step, elapsed_s, status)."""
     by_time = minutes is not None
     total = int(minutes * 60) if by_time else steps * batch_size
+    with progress_bar(total, "train", unit="s" if by_time else "img", enabled=enabled) as advance:
+        shown = [0]
 
-    @contextlib.contextmanager
-    def bar():
-        with progress_bar(total, "train", unit="s" if by_time else "img", enabled=enabled) as advance:
-            shown = [0]
-
-            def update(step: int, elapsed_s: float, status: str | None = None) -> None:
-                now = min(int(elapsed_s), total) if by_time else step * batch_size
-                advance(now - shown[0], status=status)
-                shown[0] = now
-            yield update
-    return bar()
+        def update(step: int, elapsed_s: float, status: str | None = None) -> None:
+            now = min(int(elapsed_s), total) if by_time else step * batch_size
+            advance(now - shown[0], status=status)
+            shown[0] = now
+        yield update
