@@ -36,6 +36,9 @@ ARMS = {
     "edm-ema-wide": {"diffusion": {"parametrization": "edm"}, "sampling": {"sampler": "heun", "steps": 12},
                      "training": {"ema_profiles": [0.05, 0.1]}, "network": {"channels": [64, 128, 128]}},
     "base": {},
+    # Noise-level shift for larger images (more training weight on structure-forming sigmas).
+    "pmean-0.5": {"diffusion": {"p_mean": -0.5}},
+    "pmean0": {"diffusion": {"p_mean": 0.0}},
 }
 
 
