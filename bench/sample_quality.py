@@ -8,6 +8,7 @@ so the numbers say how far each sampler is from real at this N (FD is biased upw
 compare rows, not absolute values across N).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/sample_quality.py --run runs/pm32/model --data runs/pm32/data --n 128
+    ... --samplers dpm++-10,heun-50 --weights raw   (raw vs EMA weights; heun-50, 99 passes, is the reference)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import numpy as np
 import torch
 
 from synthgen.imageset import ImageSet
+from synthgen.model.checkpoint import load_checkpoint
 from synthgen.model.config import Sampler
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from validation.classifier import Recipe, train_classifier
@@ -55,8 +57,12 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="where to sample (cpu, cuda)")
     parser.add_argument("--guidance", default="1.0", help="comma-separated guidance scales, each with every sampler")
     parser.add_argument("--samplers", default="all", help="comma-separated sampler-steps, e.g. dpm++-20,ddpm-1000")
+    parser.add_argument("--weights", choices=["ema", "raw"], default="ema",
+                        help="ema: the saved model (the chosen EMA profile); raw: the last checkpoint's trained weights")
     args = parser.parse_args()
     pipeline = DiffusionPipeline.load(args.run)
+    if args.weights == "raw":  # the run folder keeps the un-averaged network in its last checkpoint
+        pipeline.unet.load_state_dict(load_checkpoint(args.run.parent / "checkpoints" / "last.pt")["model"])
     real = ImageSet.open(args.data)
     train, test = real.indices("train"), real.indices("test")
     labels = real.labels()
