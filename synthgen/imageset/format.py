@@ -36,6 +36,10 @@ MANIFEST_COLUMNS = (
 )
 FINDING_PREFIX = "finding_"
 
+# dataset.json `provenance` is the writing stage's own record (e.g. synthgen/model/sample_provenance.py);
+# a privacy filter copies it and adds its audit record under this key (privacy/filter.py).
+PROVENANCE_AUDIT_KEY = "audit"
+
 SPLITS = ("train", "val", "test")
 KINDS = ("real", "synthetic")
 BIT_DEPTHS = (8, 16)
