@@ -80,7 +80,7 @@ class AuditInput:
     name: str
     manifest_sha256: str
     images: int
-    image_size: int
+    image_size: int | None = None  # native side; absent in audits written before sets of two sizes were compared
 
 
 @dataclass(frozen=True)

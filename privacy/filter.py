@@ -43,13 +43,14 @@ class AuditRecord(Document):
     thresholds: dict[str, float]  # {space: distance threshold}
     score_threshold: float  # threshold on the combined score
     counts: AuditCounts
-    selftest_recall: float | None  # share of the audit's planted copies it flagged (null without a self-test)
     inputs: dict[str, AuditInput]  # train, synthetic, holdout
     audit_json_sha256: str  # of the audit.json written beside the filtered set
     encoder_sha256: str  # of the trained encoder's weights.pt
     flagged_sha256: list[str]  # sorted sha256 of the removed images' PNG files
     classes_dropped: list[str]  # classes with no image left (removed from `classes`)
     synthgen_version: str
+    # share of the audit's planted copies it flagged (null without a self-test; absent before self-tests)
+    selftest_recall: float | None = None
 
     @classmethod
     def of(cls, image_set: ImageSet) -> "AuditRecord | None":

@@ -12,6 +12,7 @@ import pytest
 from privacy import calibrate
 from privacy.audit import AuditOptions, audit
 from privacy.embed_pixels import normalized_pixels
+from privacy.audit_document import AuditDocument
 from privacy.filter import AuditRecord
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
@@ -135,6 +136,7 @@ def test_audit_flags_exact_copies_and_writes_report(real_set, tmp_path):
     assert result.verdict == "fail"  # half of the set is copied
     stored = (tmp_path / "audit" / "audit.json").read_bytes()
     assert stored == result.encode() and json.loads(stored)["schema_version"] == 1
+    assert AuditDocument.read(tmp_path / "audit" / "audit.json").encode() == stored  # reads back unchanged
     assert (tmp_path / "audit" / "closest_pairs.png").stat().st_size > 0
     assert (tmp_path / "audit" / "encoder" / "weights.pt").is_file()
     assert not (tmp_path / "audit" / "filtered").exists()

@@ -72,8 +72,7 @@ class SetProvenance:
             model_sha256=sample.model_sha256 if sample is not None else None,
             training_manifest_sha256=training_set.manifest_sha256 if training_set is not None else None,
             audit=AuditRecord.of(image_set),
-            sampling={key: str(getattr(sample.sampling, key)) for key in ("sampler", "steps", "guidance")}
-            if sample is not None else {},
+            sampling=_sampling_defaults(sample),
         )
 
     def audit_verdict(self) -> str | None:
@@ -117,6 +116,14 @@ class SetProvenance:
             text += f"; privacy audit: {verdict}"
         text += f"; image {image['source_image_id']} of set {self.name}"
         return text[:1024]
+
+
+def _sampling_defaults(sample: SampleProvenance | None) -> dict[str, str]:
+    """Sampler, steps and guidance of the whole set (defaults for rows without those columns)."""
+    if sample is None:
+        return {}
+    settings = {key: getattr(sample.sampling, key) for key in ("sampler", "steps", "guidance")}
+    return {key: str(value) for key, value in settings.items() if value is not None}
 
 
 def audit_summary(audit: AuditRecord | Mapping) -> dict:

@@ -49,3 +49,8 @@ class ModelCard(Document):
     versions: dict[str, str]
     budget: dict | None = None  # {"steps", "minutes"}: the budget asked for (cards before EDM have none)
     ema: dict | None = None  # which EMA weights were saved and why (cards before EDM have none)
+    kind: str = "diffusion"  # the model family (diffusion | gan)
+    # GAN runs only (issue 14): discriminator size, final ADA probability, generator loss (final_loss: D's)
+    discriminator_parameters: int | None = None
+    augment_probability: float | None = None
+    final_generator_loss: float | None = None

@@ -6,7 +6,7 @@
     model_sha256    of the run's model/weights.pt
     training_set    the set the model was trained on (the model card's; null without a card)
     model_card      the run's model card (null when the run had none)
-    sampling        sampler, steps, guidance, churn, model_sha256, seed, n, per_class, start, stop
+    sampling        model_sha256, seed, n, per_class, start, stop and the settings (`SamplingRecord`)
 
 A filtered set (privacy/filter.py) keeps this provenance and adds its audit record under `audit`.
 Readers take `SampleProvenance.of(image_set)`: None for a set that was not sampled.
@@ -28,16 +28,20 @@ GENERATOR = "synthgen conditional diffusion (MONAI DiffusionModelUNet)"
 
 @dataclass(frozen=True)
 class SamplingRecord:
-    sampler: str
-    steps: int
-    guidance: float
-    churn: float
+    """How the set was sampled: the plan (seed, counts, slice) and the settings every image shares
+    (also in its manifest row); a diffusion model's sampler, steps, guidance and churn, or a GAN's truncation."""
+
     model_sha256: str
     seed: int
     n: int | None  # images asked for (None when per_class was given)
     per_class: dict[str, int] | None
     start: int  # the slice [start, stop) of the plan this set holds
     stop: int
+    sampler: str | None = None
+    steps: int | None = None
+    guidance: float | None = None
+    churn: float = 0.0  # sets sampled before churn existed were sampled without it
+    truncation: float | None = None
 
 
 @dataclass(frozen=True)
