@@ -44,7 +44,7 @@ def synthetic_from(real: ImageSet, out: Path, rows: list[int], pixels: np.ndarra
             writer.add(image, label=row["label"], patient_id=f"S{k:04d}", split="train", source=f"sample:{k}",
                        findings=[f for f in real.findings if row[f"finding_{f}"] == "1"],
                        extra={"seed": 100 + k, "sampler": "ddim", "model_sha256": "ab" * 32})
-        writer.finish({"stage": "sample", "model": "tiny"})
+        writer.finish({"generator": "copies of real images (audit tests)", "model": "tiny"})
     return ImageSet.open(out)
 
 
