@@ -4,7 +4,9 @@ unknown schema version is refused with one line naming the file and the key."""
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +20,8 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.imageset.format import DatasetInfo
 from synthgen.model.model_card import ModelCard, TrainingSetRecord
+from synthgen.model.pipeline import DiffusionPipeline
+from synthgen.model.run_folder import ModelConfigFile
 from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
 from synthgen.pipeline_run.state import RunDocument, RunState, StageRecord
 
@@ -141,3 +145,14 @@ def test_a_document_that_is_not_an_object_or_missing_is_named(tmp_path):
         AuditDocument.read(tmp_path / "audit.json")
     with pytest.raises(SynthgenError, match=r"model_card.json is missing: no model card there"):
         ModelCard.read(tmp_path / "model_card.json")
+
+
+def test_model_config_round_trips_and_a_renamed_key_stops_loading_the_model(tmp_path):
+    legacy = Path(__file__).parent / "data" / "legacy_v1_model"
+    config = ModelConfigFile.read(legacy / "config.json")  # written by format 1, before the documents were typed
+    assert config.write(tmp_path / "config.json") and ModelConfigFile.read(tmp_path / "config.json") == config
+    model = tmp_path / "model"
+    shutil.copytree(legacy, model)
+    rewrite(model / "config.json", lambda saved: saved.update(label_space=saved.pop("labels")))
+    with pytest.raises(SynthgenError, match=r"config.json: unknown key 'label_space'"):
+        DiffusionPipeline.load(model)

@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import yaml
 
 from synthgen.atomic import write_text_atomic
+from synthgen.document import Document
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.model.config import TrainConfig, config_difference, config_to_dict, load_run_config
@@ -29,6 +31,25 @@ from synthgen.model.model_card import TrainingSetRecord
 
 MODEL_FORMAT = "synthgen-diffusion-model"
 MODEL_FORMAT_VERSION = 2  # 2: diffusion.parametrization (edm | vp) and edm's sigma_data
+
+
+@dataclass(frozen=True)
+class ModelConfigFile(Document):
+    """RUN/model/config.json (written and read by synthgen/model/pipeline.py). `network` and `diffusion`
+    are the training config's sections, checked key by key when the pipeline builds them."""
+
+    WHAT: ClassVar[str] = "synthgen model config"
+    REMEDY: ClassVar[str] = "not a synthgen model folder; train one with synthgen train"
+    FORMAT: ClassVar[str] = MODEL_FORMAT
+    VERSION_KEY: ClassVar[str] = "format_version"  # the key model folders have carried since their first version
+    SCHEMA_VERSION: ClassVar[int] = MODEL_FORMAT_VERSION
+
+    network: dict
+    diffusion: dict  # format 1 (before EDM) lacks `parametrization`: those models are all vp
+    labels: dict  # LabelSpace.to_dict()
+    image_size: int
+    bit_depth: int = 8
+    label_prior: dict | None = None  # labels.label_prior of the training set
 
 
 @dataclass(frozen=True)
