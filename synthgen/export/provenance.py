@@ -54,7 +54,7 @@ class SetProvenance:
     @classmethod
     def of(cls, image_set: ImageSet) -> "SetProvenance":
         info = image_set.info
-        provenance = info.get("provenance") or {}
+        provenance = info["provenance"]
         stage = provenance.get("stage")
         if provenance.get("generator") == PHANTOM_GENERATOR:
             stage = "phantom"
@@ -67,7 +67,7 @@ class SetProvenance:
             kind=image_set.kind,
             synthetic=image_set.kind == "synthetic" or stage == "phantom",
             manifest_sha256=image_set.manifest_sha256,
-            created=str(info.get("created", "")),
+            created=info["created"],
             stage=str(stage) if stage else None,
             model_sha256=sample.model_sha256 if sample is not None else None,
             training_manifest_sha256=training_set.manifest_sha256 if training_set is not None else None,
