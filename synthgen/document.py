@@ -105,17 +105,15 @@ def plain(value: object) -> Any:
 def _build(cls: type, data: Mapping, prefix: str, where: str, remedy: str):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     unknown = sorted(str(k) for k in data if k not in fields)
-    if unknown:
-        raise DocumentError(f"{where}: unknown key {prefix + unknown[0]!r} (expected: {', '.join(fields)}); {remedy}")
+    missing = [name for name, spec in fields.items() if name not in data
+               and spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING]
+    if unknown or missing:  # a renamed key is both: say both
+        problems = [f"unknown key {prefix + unknown[0]!r}"] if unknown else []
+        problems += [f"key {prefix + missing[0]!r} is missing"] if missing else []
+        expected = f" (expected: {', '.join(fields)})" if not missing else ""
+        raise DocumentError(f"{where}: {' and '.join(problems)}{expected}; {remedy}")
     hints = typing.get_type_hints(cls)
-    values = {}
-    for name, spec in fields.items():
-        key = prefix + name
-        if name not in data:
-            if spec.default is dataclasses.MISSING and spec.default_factory is dataclasses.MISSING:
-                raise DocumentError(f"{where}: key {key!r} is missing; {remedy}")
-            continue
-        values[name] = _value(hints[name], data[name], key, where, remedy)
+    values = {name: _value(hints[name], data[name], prefix + name, where, remedy) for name in fields if name in data}
     try:
         return cls(**values)
     except (TypeError, ValueError) as err:

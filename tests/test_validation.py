@@ -208,7 +208,8 @@ def test_audit_json_with_a_renamed_key_stops_validate_naming_the_key(tmp_path, c
     (folder / "audit.json").write_text(json.dumps(document))
     code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
                                          "--audit", folder), capsys)
-    assert_clean_error(code, err, str(folder / "audit.json"), f"unknown key {rename[1]!r}")
+    assert_clean_error(code, err, str(folder / "audit.json"), f"unknown key {rename[1]!r}",
+                       f"key {rename[0]!r} is missing")
     assert not (tmp_path / "out").exists()
     del document[rename[1]]
     (folder / "audit.json").write_text(json.dumps(document))
