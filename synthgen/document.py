@@ -15,7 +15,9 @@ file and the key, so a reader never guesses at another stage's output.
     AuditDocument.read(path)                     # the same object, or SynthgenError
 
 A file without its version key (written before the documents were typed) reads as version 1.
-Fields with a default may be absent from a file; every other field is required.
+Fields with a default may be absent from a file; every other field is required. Files that already
+carried `format` and `format_version` (dataset.json, run.json, model/config.json) keep those keys:
+`FORMAT` and `VERSION_KEY = "format_version"`.
 """
 
 from __future__ import annotations
