@@ -42,9 +42,9 @@ def timed_audit(train, synthetic, out: Path, options) -> dict:
     document = audit(train.root, synthetic.root, out, options=options, overwrite=True)
     seconds, cpu = time.perf_counter() - start, _cpu_seconds() - cpu
     stages = json.loads((out / "timings.json").read_text()).get("seconds", {})
-    return {"seconds": seconds, "cpu_seconds": cpu, "stages": stages, "flagged": document["counts"]["flagged"],
-            "train": document["counts"]["train"], "holdout": document["counts"]["holdout"],
-            "selftest_recall": (document.get("selftest") or {}).get("recall")}
+    return {"seconds": seconds, "cpu_seconds": cpu, "stages": stages, "flagged": document.counts.flagged,
+            "train": document.counts.train, "holdout": document.counts.holdout,
+            "selftest_recall": document.selftest.recall if document.selftest is not None else None}
 
 
 def _cpu_seconds() -> float:

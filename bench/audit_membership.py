@@ -38,17 +38,17 @@ def audit_groups(data: Path, synthetic: Path | None, steps: int) -> dict:
     return summary(comparison, train, queries, holdout, options.fpr)
 
 
-def rows(name: str, document: dict) -> list[str]:
+def rows(name: str, document) -> list[str]:
     out = []
-    for space, values in document["spaces"].items():
-        attacks, linkage = values["membership_inference"], values["patient_linkage"]
+    for space, values in document.spaces.items():
+        attacks, linkage = values.membership_inference, values.patient_linkage
         if not attacks:
             continue
         cells = [f"{a['auc']:.3f} ({a['ci_low']:.3f}–{a['ci_high']:.3f})"
                  for a in (attacks["distance_to_closest_record"], attacks["density_ratio"])]
         out.append(f"| {name} | {space} | {cells[0]} | {cells[1]} | {linkage['linked_fraction']:.3f} "
-                   f"({linkage['holdout_linked_fraction']:.3f}) | {document['flagged_fraction']:.3f} "
-                   f"| {document['selftest']['recall']:.3f} | {document['verdict']} |")
+                   f"({linkage['holdout_linked_fraction']:.3f}) | {document.flagged_fraction:.3f} "
+                   f"| {document.selftest.recall:.3f} | {document.verdict} |")
     return out
 
 

@@ -19,7 +19,6 @@ candidates of the other spaces). Writes into `out` (staged, renamed at the end):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
 from dataclasses import dataclass, field, replace
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from privacy import calibrate
+from privacy.audit_document import AuditDocument
 from privacy.compare import Comparison, compare_images
 from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
@@ -76,8 +76,8 @@ def audit(
     overwrite: bool = False,
     options: AuditOptions | None = None,
     progress: bool = False,
-) -> dict:
-    """Audit the image set `synthetic` against the training split of `train`; returns audit.json."""
+) -> AuditDocument:
+    """Audit the image set `synthetic` against the training split of `train`; returns audit.json's document."""
     fpr = calibrate.check_fpr(fpr)
     options = replace(options or AuditOptions(), fpr=fpr)
     out = Path(out)
@@ -99,15 +99,14 @@ def audit(
                                             holdout_name=holdout_name, progress=progress)
         document = summary(comparison, train_images, synthetic_images, holdout_images, fpr, options.selftest_floor,
                            options.membership_auc_limit)
-        encoded = (json.dumps(document, indent=2) + "\n").encode("utf-8")
-        write_report(stage, encoded, comparison, train_images, synthetic_images)
+        encoded = write_report(stage, document, comparison, train_images, synthetic_images)
         if filter:
             from privacy.filter import FILTERED_DIR, write_filtered
 
             write_filtered(synthetic_set, comparison.flagged, stage / FILTERED_DIR,
-                           audit_record(document, encoded, space_files))
+                           audit_findings(document, encoded, space_files))
     log.info("audit: %d of %d synthetic images flagged (verdict %s) -> %s",
-             document["counts"]["flagged"], len(synthetic_images), document["verdict"], out)
+             document.counts.flagged, len(synthetic_images), document.verdict, out)
     return document
 
 
@@ -186,18 +185,19 @@ def common_size(*groups: AuditImages) -> int:
     return size
 
 
-def audit_record(document: dict, encoded: bytes, saved: dict[str, str]) -> dict:
-    """What the filtered set's provenance keeps of the audit (see privacy/filter.py)."""
+def audit_findings(document: AuditDocument, encoded: bytes, saved: dict[str, str]) -> dict:
+    """What the filtered set's provenance keeps of the audit: the fields of privacy.filter.AuditRecord
+    that the audit knows (the filter adds what it removed)."""
     return {
-        "fpr": document["fpr"],
-        "verdict": document["verdict"],
-        "thresholds": {name: space["threshold"] for name, space in document["spaces"].items()},
-        "score_threshold": document["score_threshold"],
-        "counts": document["counts"],
-        "selftest_recall": (document["selftest"] or {}).get("recall"),
-        "inputs": document["inputs"],
+        "fpr": document.fpr,
+        "verdict": document.verdict,
+        "thresholds": {name: space.threshold for name, space in document.spaces.items()},
+        "score_threshold": document.score_threshold,
+        "counts": document.counts,
+        "selftest_recall": document.selftest.recall if document.selftest is not None else None,
+        "inputs": document.inputs,
         "audit_json_sha256": hashlib.sha256(encoded).hexdigest(),
-        **saved,
+        "encoder_sha256": saved["encoder_sha256"],
     }
 
 

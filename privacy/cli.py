@@ -80,15 +80,15 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
 
     document = run_audit(train, synthetic, out, holdout=holdout, fpr=fpr, filter=filter_, overwrite=overwrite,
                          options=options, progress=progress)
-    counts = document["counts"]
-    click.echo(f"{counts['flagged']} of {counts['synthetic']} synthetic images flagged "
-               f"({document['flagged_fraction']:.2%}; held-out real: {document['holdout_flagged_fraction']:.2%})")
-    if document["selftest"] is not None:
-        check = document["selftest"]
-        click.echo(f"self-test: {check['flagged']} of {check['copies']} planted copies of training images flagged "
-                   f"({check['recall']:.1%}; floor {check['floor']:.0%})")
-    for name, space in document["spaces"].items():
-        attacks, linkage = space["membership_inference"], space["patient_linkage"]
+    counts = document.counts
+    click.echo(f"{counts.flagged} of {counts.synthetic} synthetic images flagged "
+               f"({document.flagged_fraction:.2%}; held-out real: {document.holdout_flagged_fraction:.2%})")
+    if document.selftest is not None:
+        check = document.selftest
+        click.echo(f"self-test: {check.flagged} of {check.copies} planted copies of training images flagged "
+                   f"({check.recall:.1%}; floor {check.floor:.0%})")
+    for name, space in document.spaces.items():
+        attacks, linkage = space.membership_inference, space.patient_linkage
         if attacks:
             click.echo(f"{name}: membership-inference AUC " + ", ".join(
                 f"{attack.replace('_', ' ')} {a['auc']:.3f} ({a['ci_low']:.3f}-{a['ci_high']:.3f})"
@@ -96,6 +96,6 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
         if linkage:
             click.echo(f"{name}: {linkage['linked_fraction']:.2%} of synthetic images linked to one training patient "
                        f"(held-out real: {linkage['holdout_linked_fraction']:.2%})")
-    click.echo(f"verdict: {document['verdict']} -> {out}")
-    for reason in document["verdict_reasons"]:
+    click.echo(f"verdict: {document.verdict} -> {out}")
+    for reason in document.verdict_reasons:
         click.echo(f"  - {reason}")

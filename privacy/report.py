@@ -1,16 +1,5 @@
-"""What an audit writes: audit.json (the summary), pairs.csv (every synthetic image) and a montage.
-
-audit.json keys: `fpr`, `verdict` (`pass` / `fail`), `verdict_reasons` (one sentence per failed rule,
-empty on pass), `verdict_rule`, `counts` (synthetic, flagged, kept, holdout, holdout_flagged, train),
-`flagged_fraction`, `holdout_flagged_fraction`, `score_threshold`, `calibration` (how the score
-threshold was reached: plain quantile, patient-bootstrap bound), `union_test` (binomial test of the
-flagged count against `fpr`), `selftest` (the planted copies scored in every audit: copies, flagged,
-recall, recall_by_space, nearest_is_source_by_space, floor, met, alteration; null with 0 copies), `spaces` (per space: `flags` (whether it
-takes part in the flag; the pixel space only feeds the registered space), threshold (for a space that
-does not flag: what it would flag at), scale, flagged, fraction_flagged, distance percentiles of synthetic and holdout, nearest/second ratio
-percentiles, Mann-Whitney U test, search method and recall, `membership_inference` and
-`patient_linkage` (null for the registered space), description), `inputs` (name, manifest sha256,
-image count and native `image_size` of train, synthetic, holdout) and `audit_image_size`.
+"""What an audit writes: audit.json (the summary, defined in privacy/audit_document.py), pairs.csv
+(every synthetic image) and a montage of the closest pairs.
 
 audit.json holds only what the inputs and the seed determine, so the same audit gives the same bytes
 (its sha256 goes into every exported DICOM file). Wall-clock numbers go to timings.json:
@@ -30,6 +19,17 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from privacy import calibrate
+from privacy.audit_document import (
+    AUDIT_FILE,
+    MONTAGE_FILE,
+    PAIRS_FILE,
+    PAIRS_SCORE_COLUMN,
+    AuditCounts,
+    AuditDocument,
+    AuditInput,
+    SelfTest,
+    SpaceResult,
+)
 from privacy.compare import Comparison
 from privacy.images import AuditImages
 from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_FLOOR
@@ -41,65 +41,65 @@ MONTAGE_TILE = 96
 
 def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, holdout: AuditImages,
             fpr: float, selftest_floor: float = SELFTEST_FLOOR,
-            membership_auc_limit: float = MEMBERSHIP_AUC_LIMIT) -> dict:
+            membership_auc_limit: float = MEMBERSHIP_AUC_LIMIT) -> AuditDocument:
     n, n_flagged = len(synthetic), int(comparison.flagged.sum())
     union = calibrate.compare(comparison.score, comparison.holdout_score, n_flagged, fpr)
     spaces = {}
     for space in comparison.spaces:
         n_space = int(space.flagged.sum())
         test = calibrate.compare(space.distance, space.holdout_distance, n_space, fpr)
-        spaces[space.name] = {
-            "flags": space.flags,
-            "threshold": space.threshold,
-            "scale": space.scale,
-            "flagged": n_space,
-            "fraction_flagged": n_space / n,
-            "holdout_fraction_flagged": float(np.mean(space.holdout_distance < space.threshold)),
-            "synthetic_distance": calibrate.percentiles(space.distance),
-            "holdout_distance": calibrate.percentiles(space.holdout_distance),
-            "nearest_ratio": calibrate.percentiles(space.ratio),
-            "test": test.as_dict(),
-            "search": {"method": space.search_method, "recall_at_1": space.recall_at_1},
-            "membership_inference": space.membership,
-            "patient_linkage": space.linkage,
-            "description": space.description,
-        }
+        spaces[space.name] = SpaceResult(
+            flags=bool(space.flags),
+            threshold=float(space.threshold),
+            scale=float(space.scale),
+            flagged=n_space,
+            fraction_flagged=n_space / n,
+            holdout_fraction_flagged=float(np.mean(space.holdout_distance < space.threshold)),
+            synthetic_distance=calibrate.percentiles(space.distance),
+            holdout_distance=calibrate.percentiles(space.holdout_distance),
+            nearest_ratio=calibrate.percentiles(space.ratio),
+            test=test.as_dict(),
+            search={"method": space.search_method, "recall_at_1": space.recall_at_1},
+            membership_inference=space.membership,
+            patient_linkage=space.linkage,
+            description=space.description,
+        )
     selftest = selftest_summary(comparison, selftest_floor)
     reasons = verdict_reasons(union.binomial_p, selftest, spaces, membership_auc_limit)
-    return {
-        "fpr": fpr,
-        "verdict": "fail" if reasons else "pass",
-        "verdict_reasons": reasons,
-        "verdict_rule": (
+    return AuditDocument(
+        fpr=fpr,
+        verdict="fail" if reasons else "pass",
+        verdict_reasons=reasons,
+        verdict_rule=(
             f"fail when more synthetic images are flagged than fpr explains (binomial p < {calibrate.SIGNIFICANCE}), "
             f"when the built-in self-test flags fewer than {selftest_floor:g} of its planted copies, or when a "
             f"membership-inference attack's AUC is above {membership_auc_limit:g} with 95 % confidence"
         ),
-        "counts": {
-            "train": len(train),
-            "synthetic": n,
-            "flagged": n_flagged,
-            "kept": n - n_flagged,
-            "holdout": len(holdout),
-            "holdout_flagged": int(comparison.holdout_flagged.sum()),
-        },
-        "flagged_fraction": n_flagged / n,
-        "holdout_flagged_fraction": float(comparison.holdout_flagged.mean()),
-        "score_threshold": comparison.score_threshold,
-        "calibration": comparison.calibration,
-        "union_test": union.as_dict(),
-        "selftest": selftest,
-        "spaces": spaces,
-        "inputs": {
-            role: {"name": group.name, "manifest_sha256": group.manifest_sha256, "images": len(group),
-                   "image_size": group.native_size}
+        counts=AuditCounts(
+            train=len(train),
+            synthetic=n,
+            flagged=n_flagged,
+            kept=n - n_flagged,
+            holdout=len(holdout),
+            holdout_flagged=int(comparison.holdout_flagged.sum()),
+        ),
+        flagged_fraction=n_flagged / n,
+        holdout_flagged_fraction=float(comparison.holdout_flagged.mean()),
+        score_threshold=float(comparison.score_threshold),
+        calibration=comparison.calibration,
+        union_test=union.as_dict(),
+        selftest=selftest,
+        spaces=spaces,
+        inputs={
+            role: AuditInput(name=group.name, manifest_sha256=group.manifest_sha256, images=len(group),
+                             image_size=group.native_size)
             for role, group in (("train", train), ("synthetic", synthetic), ("holdout", holdout))
         },
-        "audit_image_size": train.size,
-    }
+        audit_image_size=train.size,
+    )
 
 
-def selftest_summary(comparison: Comparison, floor: float) -> dict | None:
+def selftest_summary(comparison: Comparison, floor: float) -> SelfTest | None:
     """The built-in self-test: how many planted copies of training images the audit flagged."""
     copies = len(comparison.planted_flagged)
     if not copies:
@@ -111,28 +111,29 @@ def selftest_summary(comparison: Comparison, floor: float) -> dict | None:
     source = comparison.planted_sources
     nearest = {space.name: float(np.mean(space.planted_nearest == source)) for space in comparison.spaces
                if len(source) == len(space.planted_nearest)}
-    return {
-        "copies": copies,
-        "flagged": int(comparison.planted_flagged.sum()),
-        "recall": recall,
-        "floor": floor,
-        "met": recall >= floor,
-        "recall_by_space": by_space,
-        "nearest_is_source_by_space": nearest,
-        "alteration": {**asdict(Alteration()), "max_shift": f"{Alteration().max_shift:g} of the side"},
-    }
+    return SelfTest(
+        copies=copies,
+        flagged=int(comparison.planted_flagged.sum()),
+        recall=recall,
+        floor=floor,
+        met=recall >= floor,
+        recall_by_space=by_space,
+        nearest_is_source_by_space=nearest,
+        alteration={**asdict(Alteration()), "max_shift": f"{Alteration().max_shift:g} of the side"},
+    )
 
 
-def verdict_reasons(binomial_p: float, selftest: dict | None, spaces: dict, auc_limit: float) -> list[str]:
+def verdict_reasons(binomial_p: float, selftest: SelfTest | None, spaces: dict[str, SpaceResult],
+                    auc_limit: float) -> list[str]:
     """Why the audit fails, one sentence each; empty when it passes."""
     reasons = []
     if binomial_p < calibrate.SIGNIFICANCE:
         reasons.append(f"more synthetic images are flagged than the false-positive rate explains (binomial p = {binomial_p:.2g})")
-    if selftest is not None and not selftest["met"]:
-        reasons.append(f"the self-test flagged {selftest['recall']:.3f} of {selftest['copies']} planted copies of training "
-                       f"images, below the floor {selftest['floor']:g}: this audit cannot vouch for this data")
+    if selftest is not None and not selftest.met:
+        reasons.append(f"the self-test flagged {selftest.recall:.3f} of {selftest.copies} planted copies of training "
+                       f"images, below the floor {selftest.floor:g}: this audit cannot vouch for this data")
     for name, space in spaces.items():
-        for attack, value in (space["membership_inference"] or {}).items():
+        for attack, value in (space.membership_inference or {}).items():
             if isinstance(value, dict) and value["ci_low"] > auc_limit:
                 reasons.append(f"membership inference ({attack}, {name} space) reaches AUC {value['auc']:.3f} "
                                f"(95 % CI {value['ci_low']:.3f}-{value['ci_high']:.3f}), above {auc_limit:g}")
@@ -141,7 +142,7 @@ def verdict_reasons(binomial_p: float, selftest: dict | None, spaces: dict, auc_
 
 def pairs_csv(comparison: Comparison, train: AuditImages, synthetic: AuditImages) -> bytes:
     """One row per synthetic image: flagged, score, and per space its nearest training image."""
-    columns = ["image_id", "flagged", "score"]
+    columns = ["image_id", "flagged", PAIRS_SCORE_COLUMN]
     for space in comparison.spaces:
         columns += [f"{space.name}_{c}" for c in ("train_image_id", "train_patient_id", "distance", "ratio", "flagged")]
     buffer = io.StringIO()
@@ -179,11 +180,12 @@ def montage_png(comparison: Comparison, train: AuditImages, synthetic: AuditImag
     return buffer.getvalue()
 
 
-def write_report(folder: Path, document: bytes, comparison: Comparison, train: AuditImages,
-                 synthetic: AuditImages) -> None:
-    """audit.json, pairs.csv and closest_pairs.png into `folder` (a staging folder)."""
-    (folder / "audit.json").write_bytes(document)
+def write_report(folder: Path, document: AuditDocument, comparison: Comparison, train: AuditImages,
+                 synthetic: AuditImages) -> bytes:
+    """audit.json, pairs.csv and closest_pairs.png into `folder` (a staging folder); returns audit.json's bytes."""
+    encoded = document.write(folder / AUDIT_FILE)
     timings = {"embeddings_per_second": comparison.embeddings_per_second, "seconds": comparison.seconds}
     (folder / "timings.json").write_text(json.dumps(timings, indent=2) + "\n")
-    (folder / "pairs.csv").write_bytes(pairs_csv(comparison, train, synthetic))
-    (folder / "closest_pairs.png").write_bytes(montage_png(comparison, train, synthetic))
+    (folder / PAIRS_FILE).write_bytes(pairs_csv(comparison, train, synthetic))
+    (folder / MONTAGE_FILE).write_bytes(montage_png(comparison, train, synthetic))
+    return encoded

@@ -22,6 +22,7 @@ import numpy as np
 
 from privacy import calibrate
 from privacy.audit import AuditOptions, run_audit
+from privacy.audit_document import AuditDocument
 from privacy.compare import reidentified
 from privacy.images import AuditImages
 from privacy.planted import planted_copies
@@ -64,8 +65,7 @@ def selftest(
                                       holdout_name=f"the val split of {train}", progress=progress)
             document = summary(comparison, groups["train"], groups["synthetic"], groups["holdout"], options.fpr,
                                options.selftest_floor, options.membership_auc_limit)
-            encoded = (json.dumps(document, indent=2) + "\n").encode("utf-8")
-            write_report(stage, encoded, comparison, groups["train"], groups["synthetic"])
+            write_report(stage, document, comparison, groups["train"], groups["synthetic"])
             result = results(comparison, groups, document, options.fpr, image_set)
             (stage / "selftest.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
@@ -105,7 +105,7 @@ def experiment_groups(image_set: ImageSet, planted: int, max_probes: int, seed: 
     return {"train": train, "synthetic": synthetic, "holdout": holdout, "roles": roles, "sources": sources}
 
 
-def results(comparison, groups: dict, document: dict, fpr: float, image_set: ImageSet) -> dict:
+def results(comparison, groups: dict, document: AuditDocument, fpr: float, image_set: ImageSet) -> dict:
     roles, synthetic, train = groups["roles"], groups["synthetic"], groups["train"]
     planted, independent, probes = roles == "planted", roles == "independent", roles == "probe"
     spaces = {}
@@ -123,17 +123,17 @@ def results(comparison, groups: dict, document: dict, fpr: float, image_set: Ima
     return {
         "image_set": str(image_set.root),
         "fpr": fpr,
-        "counts": {"train": len(train), "holdout": document["counts"]["holdout"], "planted": int(planted.sum()),
+        "counts": {"train": len(train), "holdout": document.counts.holdout, "planted": int(planted.sum()),
                    "independent": int(independent.sum()), "probes": int(probes.sum())},
         "planted_flagged": planted_rate,
-        "holdout_flagged": document["holdout_flagged_fraction"],
+        "holdout_flagged": document.holdout_flagged_fraction,
         "independent_flagged": independent_rate,
         # Images of one patient are flagged together or not at all, so also count patients.
         "independent_patients_flagged": _patient_share(comparison.flagged[independent], synthetic.patient_ids[independent]),
         "independent_patients": int(len(set(synthetic.patient_ids[independent]))),
         "probe_flagged": _share(comparison.flagged[probes]),
         "target": {"planted_flagged_at_least": TARGET_PLANTED, "real_flagged_at_most": fpr,
-                   "met": bool(planted_rate >= TARGET_PLANTED and document["holdout_flagged_fraction"] <= fpr)},
+                   "met": bool(planted_rate >= TARGET_PLANTED and document.holdout_flagged_fraction <= fpr)},
         "spaces": spaces,
     }
 

@@ -21,7 +21,8 @@ from synthgen.export.dicom_writer import PRIVATE_CREATOR, PRIVATE_GROUP
 from synthgen.imageset import ImageSet
 from synthgen.imageset.cache import decode_all
 from synthgen.ingest import prepare
-from test_export_fixtures import AUDIT, MODEL_SHA, TRAIN_MANIFEST_SHA, phantom_set, synthetic_set
+from privacy.filter import AuditRecord
+from test_export_fixtures import ENCODER_SHA, MODEL_SHA, TRAIN_MANIFEST_SHA, phantom_set, synthetic_set
 
 
 @pytest.fixture
@@ -83,7 +84,11 @@ def test_synthetic_set_exports_as_dx_marked_synthetic_with_labels_and_provenance
         assert facts["model_sha256"] == MODEL_SHA and facts["training_manifest_sha256"] == TRAIN_MANIFEST_SHA
         sampling = (facts["seed"], facts["sampler"], facts["steps"], facts["guidance"])
         assert sampling == (source["seed"], "ddim", "25", "2.0")
-        assert facts["privacy_audit"] == {k: v for k, v in AUDIT.items() if k != "pairs"}
+        audit = facts["privacy_audit"]
+        assert (audit["verdict"], audit["encoder_sha256"], audit["counts"]["kept"]) == ("pass", ENCODER_SHA, len(synthetic))
+        assert audit["thresholds"] == {"pixels": 0.125, "encoder": 0.31}
+        assert audit["audit_json_sha256"] == AuditRecord.of(synthetic).audit_json_sha256
+        assert "flagged_sha256" not in audit and "classes_dropped" not in audit  # lists are never copied
         assert f"seed {source['seed']}" in ds.DerivationDescription
         assert "privacy audit: pass" in ds.DerivationDescription
     assert len(set(patients.values())) == len(set(patients))
@@ -179,7 +184,8 @@ def test_ro_crate_lists_every_file_with_its_sha256(tmp_path, synthetic):
         assert entities[name]["sha256"] == hashlib.sha256((out / name).read_bytes()).hexdigest()
     assert entities["#model"]["identifier"] == f"sha256:{MODEL_SHA}"
     assert entities["#training-set"]["identifier"] == f"sha256:{TRAIN_MANIFEST_SHA}"
-    assert "pairs" not in entities["#privacy-audit"]["description"]
+    assert "flagged_sha256" not in entities["#privacy-audit"]["description"]  # lists are never copied
+    assert '"verdict": "pass"' in entities["#privacy-audit"]["description"]
     assert entities["#source-image-set"]["identifier"] == f"sha256:{synthetic.manifest_sha256}"
 
 
@@ -243,7 +249,7 @@ def test_view_column_sets_view_position(tmp_path):
         for i, view in enumerate(["PA", "ap", "LL"]):
             writer.add(np.full((8, 8), i, np.uint8), label="normal", patient_id="S", split="train", source="s",
                        extra={"view": view})
-        writer.finish({"stage": "sample"})
+        writer.finish({"generator": "hand-made test set"})
     out = export(tmp_path / "views", tmp_path / "out", progress=False).out
     views = [pydicom.dcmread(out / row["path"]).get("ViewPosition") for row in manifest_rows(out)]
     assert views == ["PA", "AP", None]  # lateral views are left out: PatientOrientation is written as L\F

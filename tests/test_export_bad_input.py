@@ -10,7 +10,7 @@ import pytest
 
 from cli_helpers import assert_clean_error, run_cli
 from synthgen.imageset import ImageSetWriter
-from test_export_fixtures import phantom_set
+from test_export_fixtures import phantom_set, synthetic_set
 
 
 def free_port() -> int:
@@ -68,7 +68,7 @@ def _set_with_label(root, label):
     with ImageSetWriter(root, name="odd", kind="synthetic", classes=["normal", label], image_size=8) as writer:
         for i, name in enumerate(["normal", label]):
             writer.add(np.full((8, 8), 40 * i, np.uint8), label=name, patient_id=f"S{i}", split="train", source="x")
-        writer.finish({"stage": "sample"})
+        writer.finish({"generator": "hand-made test set"})
     return root
 
 
@@ -93,11 +93,36 @@ def test_filtered_only_refuses_a_set_without_privacy_audit(tmp_path, capsys, ima
     code, _, err = run_cli(["export", image_set.root, "--out", tmp_path / "out", "--filtered-only"], capsys)
     assert_clean_error(code, err, "privacy audit", "--filtered-only")
     assert_nothing_written(tmp_path)
-    info = json.loads((image_set.root / "dataset.json").read_text())
-    info["provenance"]["audit"] = {"verdict": "pass"}
-    (image_set.root / "dataset.json").write_text(json.dumps(info))
-    code, _, err = run_cli(["export", image_set.root, "--out", tmp_path / "out", "--filtered-only"], capsys)
+    filtered = synthetic_set(tmp_path / "filtered", image_set)
+    code, _, err = run_cli(["export", filtered.root, "--out", tmp_path / "out", "--filtered-only"], capsys)
     assert code == 0, err
+
+
+@pytest.mark.parametrize("filtered_only", [False, True])
+def test_audit_record_with_a_renamed_key_stops_the_export_naming_the_key(tmp_path, capsys, image_set, filtered_only):
+    filtered = synthetic_set(tmp_path / "filtered", image_set)
+    info = json.loads((filtered.root / "dataset.json").read_text())
+    audit = info["provenance"]["audit"]
+    audit["passed"] = audit.pop("verdict")  # what an older or foreign writer might call it
+    (filtered.root / "dataset.json").write_text(json.dumps(info))
+    code, _, err = run_cli(["export", filtered.root, "--out", tmp_path / "out",
+                            *(["--filtered-only"] if filtered_only else [])], capsys)
+    assert_clean_error(code, err, "dataset.json provenance.audit", "unknown key 'passed'", "key 'verdict' is missing")
+    assert_nothing_written(tmp_path)
+    del audit["passed"]
+    (filtered.root / "dataset.json").write_text(json.dumps(info))
+    code, _, err = run_cli(["export", filtered.root, "--out", tmp_path / "out"], capsys)
+    assert_clean_error(code, err, "dataset.json provenance.audit", "key 'verdict' is missing")
+
+
+def test_sampled_set_provenance_of_the_wrong_type_stops_the_export_naming_the_key(tmp_path, capsys, image_set):
+    sampled = synthetic_set(tmp_path / "sampled", image_set, audited=False)
+    info = json.loads((sampled.root / "dataset.json").read_text())
+    info["provenance"]["sampling"]["steps"] = "twenty-five"
+    (sampled.root / "dataset.json").write_text(json.dumps(info))
+    code, _, err = run_cli(["export", sampled.root, "--out", tmp_path / "out"], capsys)
+    assert_clean_error(code, err, "dataset.json provenance", "key 'sampling.steps' must be an integer")
+    assert_nothing_written(tmp_path)
 
 
 @pytest.mark.parametrize("scheme", ["dicomweb", "dimse"])

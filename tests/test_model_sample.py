@@ -19,6 +19,8 @@ from synthgen.model.config import DiffusionConfig, LossWeighting, Parametrizatio
 from synthgen.model.diffusion import loss_weights, training_scheduler
 from synthgen.model.labels import LabelSpace, label_prior
 from synthgen.hashing import file_sha256
+from synthgen.model.model_card import ModelCard
+from synthgen.model.sample_provenance import SampleProvenance
 from synthgen.model.sample import _split_like, image_seed, plan_samples, sample
 from synthgen.model.train import train
 
@@ -58,10 +60,12 @@ def test_sampled_set_is_a_synthetic_image_set_with_provenance(run16, tmp_path):
         assert row["patient_id"] == f"SYN-{i:06d}"
     effusion_rows = [row for row in out.rows if row["label"] == "effusion"]
     assert all(row["finding_effusion"] == "1" for row in effusion_rows)  # findings drawn from the class's combos
-    provenance = out.info["provenance"]
-    assert provenance["model_sha256"] == model_sha and provenance["run"] == str(run16.resolve())
-    assert provenance["training_set"]["manifest_sha256"]
-    assert provenance["sampling"]["seed"] == 5
+    provenance = SampleProvenance.of(out)
+    assert provenance.model_sha256 == model_sha and provenance.run == str(run16.resolve())
+    assert provenance.training_set == ModelCard.read(run16 / "model" / "model_card.json").training_set
+    assert provenance.model_card.model_sha256 == model_sha
+    assert (provenance.sampling.seed, provenance.sampling.per_class, provenance.sampling.stop) == (
+        5, {"normal": 3, "effusion": 2}, 5)
     pixels = out.load_pixels()
     assert pixels.shape == (5, 16, 16) and pixels.std() > 0
 

@@ -20,6 +20,7 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.imageset.writer import manifest_bytes
 from synthgen.imageset.pngio import decode_png
+from synthgen.model.model_card import ModelCard, TrainingSetRecord
 from synthgen.model.network import count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.train import train
@@ -46,16 +47,17 @@ def test_run_folder_holds_weights_config_card_logs_and_grids(trained, data16):
     pipeline = DiffusionPipeline.load(trained / "model")
     assert 1000 < count_parameters(pipeline.unet) < 20000
     assert state_dicts_equal(weights, pipeline.unet.state_dict())
-    card = json.loads((trained / "model" / "model_card.json").read_text())
+    card = ModelCard.read(trained / "model" / "model_card.json")
     source = ImageSet.open(data16)
-    assert card["training_set"]["manifest_sha256"] == source.manifest_sha256
-    assert card["classes"] == source.classes and card["findings"] == source.findings
-    assert card["steps"] == 6 and card["image_size"] == 16 and card["seed"] == 0
-    assert card["versions"]["monai"] and card["wall_time_s"] >= 0
+    assert card.training_set.manifest_sha256 == source.manifest_sha256
+    assert card.training_set == TrainingSetRecord.read(trained / "training_set.json")
+    assert card.classes == source.classes and card.findings == source.findings
+    assert card.steps == 6 and card.image_size == 16 and card.seed == 0 and card.kind == "diffusion"
+    assert card.versions["monai"] and card.wall_time_s >= 0
     log_rows = (trained / "log.csv").read_text().splitlines()
     assert log_rows[0] == "step,loss,lr,images_per_s,elapsed_s"
     assert [row.split(",")[0] for row in log_rows[1:]] == ["2", "4", "6"]
-    assert card["final_loss"] == pytest.approx(float(log_rows[-1].split(",")[1]), abs=1e-6)
+    assert card.final_loss == pytest.approx(float(log_rows[-1].split(",")[1]), abs=1e-6)
     assert list((trained / "tensorboard").glob("events.out.tfevents.*"))
     grid = decode_png(trained / "samples" / "step-0000006.png")
     assert grid.shape == (16 * len(source.classes), 16 * 2)  # one row per class, grid_per_class columns

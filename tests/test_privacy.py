@@ -12,6 +12,8 @@ import pytest
 from privacy import calibrate
 from privacy.audit import AuditOptions, audit
 from privacy.embed_pixels import normalized_pixels
+from privacy.audit_document import AuditDocument
+from privacy.filter import AuditRecord
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
 from privacy.planted import Alteration, planted_copies
@@ -42,7 +44,7 @@ def synthetic_from(real: ImageSet, out: Path, rows: list[int], pixels: np.ndarra
             writer.add(image, label=row["label"], patient_id=f"S{k:04d}", split="train", source=f"sample:{k}",
                        findings=[f for f in real.findings if row[f"finding_{f}"] == "1"],
                        extra={"seed": 100 + k, "sampler": "ddim", "model_sha256": "ab" * 32})
-        writer.finish({"stage": "sample", "model": "tiny"})
+        writer.finish({"generator": "copies of real images (audit tests)", "model": "tiny"})
     return ImageSet.open(out)
 
 
@@ -128,12 +130,13 @@ def test_audit_flags_exact_copies_and_writes_report(real_set, tmp_path):
         assert float(pair["pixels_distance"]) == pytest.approx(0.0, abs=1e-3)
         assert pair["pixels_train_image_id"] == real_set.rows[train_rows[k]]["image_id"]
         assert pair["pixels_train_image_id"] in train_ids
-    assert result["counts"]["flagged"] >= 10
-    assert result["counts"]["synthetic"] == 20
-    assert set(result["spaces"]) == {"pixels", "encoder", "registered"}
-    assert result["verdict"] == "fail"  # half of the set is copied
-    stored = json.loads((tmp_path / "audit" / "audit.json").read_text())
-    assert stored == json.loads(json.dumps(result))
+    assert result.counts.flagged >= 10
+    assert result.counts.synthetic == 20
+    assert set(result.spaces) == {"pixels", "encoder", "registered"}
+    assert result.verdict == "fail"  # half of the set is copied
+    stored = (tmp_path / "audit" / "audit.json").read_bytes()
+    assert stored == result.encode() and json.loads(stored)["schema_version"] == 1
+    assert AuditDocument.read(tmp_path / "audit" / "audit.json").encode() == stored  # reads back unchanged
     assert (tmp_path / "audit" / "closest_pairs.png").stat().st_size > 0
     assert (tmp_path / "audit" / "encoder" / "weights.pt").is_file()
     assert not (tmp_path / "audit" / "filtered").exists()
@@ -148,7 +151,7 @@ def test_filtered_set_is_valid_and_records_the_audit(real_set, tmp_path):
     filtered = ImageSet.open(tmp_path / "audit" / "filtered")
     assert filtered.verify() == []
     assert filtered.kind == "synthetic"
-    assert len(filtered) == result["counts"]["kept"] == 20 - result["counts"]["flagged"]
+    assert len(filtered) == result.counts.kept == 20 - result.counts.flagged
     flagged_ids = {p["image_id"] for p in csv.DictReader((tmp_path / "audit" / "pairs.csv").open()) if p["flagged"] == "1"}
     kept_ids = {row["unfiltered_image_id"] for row in filtered.rows}
     assert kept_ids.isdisjoint(flagged_ids) and len(kept_ids | flagged_ids) == 20
@@ -157,17 +160,17 @@ def test_filtered_set_is_valid_and_records_the_audit(real_set, tmp_path):
         source = originals[row["unfiltered_image_id"]]
         assert (row["sha256"], row["seed"], row["sampler"], row["model_sha256"]) == (
             source["sha256"], source["seed"], source["sampler"], source["model_sha256"])
-    record = filtered.info["provenance"]["audit"]
+    record = AuditRecord.of(filtered)
     assert filtered.info["provenance"]["model"] == "tiny"  # the sampler's provenance is kept
-    assert record["thresholds"] == {name: s["threshold"] for name, s in result["spaces"].items()}
-    assert record["counts"]["kept"] == len(filtered)
-    assert len(record["flagged_sha256"]) == result["counts"]["flagged"]
+    assert record.thresholds == {name: s.threshold for name, s in result.spaces.items()}
+    assert record.counts.kept == len(filtered) and record.verdict == result.verdict
+    assert len(record.flagged_sha256) == result.counts.flagged
     import hashlib
 
-    assert record["audit_json_sha256"] == hashlib.sha256((tmp_path / "audit" / "audit.json").read_bytes()).hexdigest()
-    assert record["encoder_sha256"] == hashlib.sha256(
+    assert record.audit_json_sha256 == hashlib.sha256((tmp_path / "audit" / "audit.json").read_bytes()).hexdigest()
+    assert record.encoder_sha256 == hashlib.sha256(
         (tmp_path / "audit" / "encoder" / "weights.pt").read_bytes()).hexdigest()
-    assert record["inputs"]["train"]["manifest_sha256"] == real_set.manifest_sha256
+    assert record.inputs["train"].manifest_sha256 == real_set.manifest_sha256
 
 
 def test_audit_is_deterministic(real_set, tmp_path):
@@ -181,10 +184,10 @@ def test_audit_is_deterministic(real_set, tmp_path):
 def test_audit_resamples_a_synthetic_set_of_another_size(real_set, tmp_path, caplog):
     small = phantom(tmp_path / "small", n=12, size=16, seed=9)
     result = audit(real_set.root, small.root, tmp_path / "audit", fpr=0.2, options=TINY)
-    assert result["counts"]["synthetic"] == 12
+    assert result.counts.synthetic == 12
     assert "resampling all images to 16²" in caplog.text
-    assert result["audit_image_size"] == 16  # the report says at which size the sets were compared
-    assert result["inputs"]["synthetic"]["image_size"] == 16 and result["inputs"]["train"]["image_size"] == 32
+    assert result.audit_image_size == 16  # the report says at which size the sets were compared
+    assert result.inputs["synthetic"].image_size == 16 and result.inputs["train"].image_size == 32
 
 
 def test_search_returns_k_nearest_in_order():

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from privacy.audit import audit
+from privacy.audit_document import SelfTest, SpaceResult
 from privacy.linkage import linkage_ratio, patient_linkage
 from privacy.membership import auc, membership_attacks
 from privacy.registered import _peak
@@ -16,6 +17,15 @@ from privacy.report import verdict_reasons
 from privacy.search import SearchOptions, nearest
 from synthgen.chest_phantom import phantom
 from test_privacy import TINY, synthetic_from
+
+
+def space_result(**fields) -> SpaceResult:
+    """A space of audit.json with neutral numbers, `fields` replaced."""
+    spread = {"p1": 0.1, "p50": 0.5}
+    neutral = dict(flags=True, threshold=0.2, scale=1.0, flagged=0, fraction_flagged=0.0, holdout_fraction_flagged=0.0,
+                   synthetic_distance=spread, holdout_distance=spread, nearest_ratio=spread, test={}, search={},
+                   membership_inference=None, patient_linkage=None, description={})
+    return SpaceResult(**{**neutral, **fields})
 
 
 @pytest.fixture(scope="module")
@@ -27,33 +37,34 @@ def test_every_audit_scores_planted_copies_and_stores_their_recall(real_set, tmp
     synthetic = synthetic_from(real_set, tmp_path / "syn", [int(i) for i in real_set.indices("test")[:8]])
     options = replace(TINY, selftest_copies=40, selftest_floor=0.0)
     result = audit(real_set.root, synthetic.root, tmp_path / "a", fpr=0.2, options=options)
-    selftest = result["selftest"]
-    assert selftest["copies"] == 40 and selftest["floor"] == 0.0 and selftest["met"] is True
-    assert selftest["recall"] == pytest.approx(selftest["flagged"] / 40)
-    assert set(selftest["recall_by_space"]) == {"pixels", "encoder", "registered"}
-    flagging = [name for name, space in result["spaces"].items() if space["flags"]]
+    selftest = result.selftest
+    assert selftest.copies == 40 and selftest.floor == 0.0 and selftest.met is True
+    assert selftest.recall == pytest.approx(selftest.flagged / 40)
+    assert set(selftest.recall_by_space) == {"pixels", "encoder", "registered"}
+    flagging = [name for name, space in result.spaces.items() if space.flags]
     assert flagging == ["encoder", "registered"]  # the pixel space only feeds the registered space
-    assert max(selftest["recall_by_space"][name] for name in flagging) <= selftest["recall"]
-    source_found = selftest["nearest_is_source_by_space"]
+    assert max(selftest.recall_by_space[name] for name in flagging) <= selftest.recall
+    source_found = selftest.nearest_is_source_by_space
     assert source_found["registered"] >= source_found["pixels"] > 0  # alignment re-ranks the pixel candidates
-    assert result["counts"]["synthetic"] == 8  # the copies are scored apart, never counted or written
+    assert result.counts.synthetic == 8  # the copies are scored apart, never counted or written
     assert not any("planted" in line for line in (tmp_path / "a" / "pairs.csv").read_text().splitlines())
     again = audit(real_set.root, synthetic.root, tmp_path / "b", fpr=0.2, options=options)
     assert (tmp_path / "a" / "audit.json").read_bytes() == (tmp_path / "b" / "audit.json").read_bytes()
-    assert again["selftest"] == selftest
+    assert again.selftest == selftest
     timings = json.loads((tmp_path / "a" / "timings.json").read_text())
     assert "encoder_training" in timings["seconds"] and "registered" in timings["seconds"]
 
 
 def test_verdict_fails_naming_a_selftest_below_its_floor_or_a_strong_attack():
-    selftest = {"recall": 0.95, "copies": 300, "floor": 0.99, "met": False}
+    selftest = SelfTest(copies=300, flagged=285, recall=0.95, floor=0.99, met=False, recall_by_space={},
+                        nearest_is_source_by_space={}, alteration={})
     attack = {"auc": 0.71, "ci_low": 0.66, "ci_high": 0.76}
-    spaces = {"encoder": {"membership_inference": {"density_ratio": attack, "members": 10}}}
+    spaces = {"encoder": space_result(membership_inference={"density_ratio": attack, "members": 10})}
     reasons = verdict_reasons(0.5, selftest, spaces, auc_limit=0.6)
     assert len(reasons) == 2
     assert "self-test flagged 0.950 of 300" in reasons[0] and "floor 0.99" in reasons[0]
     assert "density_ratio, encoder space" in reasons[1] and "0.710" in reasons[1]
-    assert verdict_reasons(0.5, {**selftest, "recall": 0.99, "met": True}, spaces, auc_limit=0.7) == []
+    assert verdict_reasons(0.5, replace(selftest, recall=0.99, met=True), spaces, auc_limit=0.7) == []
     assert "binomial p" in verdict_reasons(0.001, None, {}, auc_limit=0.6)[0]
 
 

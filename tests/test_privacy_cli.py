@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from synthgen.chest_phantom import phantom
+from privacy.audit_document import AuditDocument
 from synthgen.imageset import ImageSet
 from cli_helpers import assert_clean_error, run_cli
 from test_privacy import synthetic_from
@@ -31,13 +32,13 @@ def test_cli_audit_writes_report_and_filtered_set(real_set, synthetic, tmp_path,
     code, out, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--out",
                               tmp_path / "audit", "--fpr", "0.2", "--filter", *TINY], capsys)
     assert code == 0, err
-    document = json.loads((tmp_path / "audit" / "audit.json").read_text())
-    assert f"{document['counts']['flagged']} of 10 synthetic images flagged" in out
-    check = document["selftest"]
-    assert f"self-test: {check['flagged']} of {check['copies']} planted copies of training images flagged" in out
+    document = AuditDocument.read_folder(tmp_path / "audit")
+    assert f"{document.counts.flagged} of 10 synthetic images flagged" in out
+    check = document.selftest
+    assert f"self-test: {check.flagged} of {check.copies} planted copies of training images flagged" in out
     assert "encoder: membership-inference AUC distance to closest record" in out
-    assert f"verdict: {document['verdict']}" in out
-    assert all(f"  - {reason}" in out for reason in document["verdict_reasons"])
+    assert f"verdict: {document.verdict}" in out
+    assert all(f"  - {reason}" in out for reason in document.verdict_reasons)
     assert ImageSet.open(tmp_path / "audit" / "filtered").verify() == []
 
 
@@ -65,8 +66,8 @@ def test_cli_accepts_a_torchscript_encoder(real_set, synthetic, tmp_path, capsys
     code, _, err = run_cli(["audit", "--train", real_set.root, "--synthetic", synthetic.root, "--out",
                             tmp_path / "audit", "--fpr", "0.2", "--encoder", tmp_path / "enc.pt", *TINY], capsys)
     assert code == 0, err
-    document = json.loads((tmp_path / "audit" / "audit.json").read_text())
-    assert document["spaces"]["torchscript"]["description"]["dim"] == 16
+    document = AuditDocument.read_folder(tmp_path / "audit")
+    assert document.spaces["torchscript"].description["dim"] == 16
 
 
 @pytest.mark.parametrize("fpr", ["0", "0.5", "-0.1", "0.7"])

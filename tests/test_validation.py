@@ -9,9 +9,11 @@ import numpy as np
 import pytest
 import torch
 from cli_helpers import assert_clean_error, run_cli
-from test_validation_fixtures import audit_folder, run_folder, toy_set
+from test_validation_fixtures import audit_folder, measured_audit_folder, run_folder, sampled_provenance, toy_set
 
+from privacy.audit_document import AuditDocument
 from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet
 from validation.audit_summary import read_audit
 from validation.data import external_test_spec, load_external_tests, load_validation_data, split_argument
 from validation.features import load_torchscript_encoder
@@ -175,32 +177,72 @@ def test_torchscript_encoder_failing_on_a_batch_is_a_clear_error(tmp_path):
         load_torchscript_encoder(path).embed(np.zeros((1, 8, 8), np.float32))
 
 
-def test_read_audit_takes_the_documented_keys(tmp_path):
-    audit = read_audit(audit_folder(tmp_path / "audit", fraction=0.02, verdict="review"))
-    assert (audit["verdict"], audit["fraction_flagged"], audit["level"]) == ("review", 0.02, "moderate")
-    assert [row["name"] for row in audit["spaces"]] == ["pixels", "patient_encoder"]
-    assert audit["pairs"]["sorted_by"] == "pixels_distance"
-    assert [row[2] for row in audit["pairs"]["rows"]] == ["0.05", "0.3", "0.5"]
-    assert audit["montages"][0].endswith("montage.png")
-    privacy_layout = tmp_path / "privacy-layout"
-    privacy_layout.mkdir()
-    (privacy_layout / "audit.json").write_text(json.dumps(
-        {"verdict": "fail", "flagged_fraction": 0.2, "counts": {"flagged": 20, "synthetic": 100}}))
-    (privacy_layout / "pairs.csv").write_text("image_id,flagged,score,pixels_distance\n1,0,0.9,0.1\n2,1,0.2,0.5\n")
-    audit = read_audit(privacy_layout)
-    assert (audit["level"], audit["n_flagged"], audit["n_synthetic"]) == ("low", 20, 100)
-    assert audit["pairs"]["sorted_by"] == "score" and audit["pairs"]["rows"][0][0] == "2"
-    (tmp_path / "bad").mkdir()
-    (tmp_path / "bad" / "audit.json").write_text("{not json")
+def test_read_audit_takes_the_audit_documents_fields(tmp_path, sets):
+    audit = read_audit(audit_folder(tmp_path / "fail", sets["real"], sets["synthetic"], verdict="fail", flagged=4))
+    assert (audit["verdict"], audit["level"], audit["n_flagged"], audit["n_synthetic"]) == ("fail", "low", 4, 40)
+    assert audit["fraction_flagged"] == 0.1 and audit["selftest_recall"] == 0.9967
+    assert audit["reasons"][0].startswith("more synthetic images are flagged")
+    assert [row["name"] for row in audit["spaces"]] == ["pixels", "encoder"]
+    assert audit["spaces"][1]["distance to closest record AUC"] == "0.50 (0.45–0.56)"
+    assert audit["pairs"] is None and audit["montages"] == []  # optional: not in this folder
+    passing = read_audit(audit_folder(tmp_path / "pass", sets["real"], sets["synthetic"]))
+    assert (passing["verdict"], passing["level"], passing["fraction_flagged"]) == ("pass", "good", 0.0)
+
+
+def test_read_audit_lists_the_closest_pairs_of_a_measured_audit(tmp_path, sets):
+    folder = measured_audit_folder(tmp_path / "audit", sets["real"], sets["synthetic"])
+    audit = read_audit(folder)
+    document = AuditDocument.read_folder(folder)
+    assert (audit["verdict"], audit["n_flagged"]) == (document.verdict, document.counts.flagged)
+    assert audit["pairs"]["sorted_by"] == "score" and audit["pairs"]["total"] == 40
+    scores = [float(row[2]) for row in audit["pairs"]["rows"]]
+    assert audit["pairs"]["columns"][:3] == ["image_id", "flagged", "score"] and scores == sorted(scores)
+    assert audit["montages"] == [str(folder / "closest_pairs.png")]
+
+
+@pytest.mark.parametrize("rename", [("flagged_fraction", "fraction_flagged"), ("verdict", "passed")])
+def test_audit_json_with_a_renamed_key_stops_validate_naming_the_key(tmp_path, capsys, sets, rename):
+    folder = audit_folder(tmp_path / "audit", sets["real"], sets["synthetic"])
+    document = json.loads((folder / "audit.json").read_text())
+    document[rename[1]] = document.pop(rename[0])
+    (folder / "audit.json").write_text(json.dumps(document))
+    code, _, err = run_cli(validate_args(sets["real"], sets["real"], sets["synthetic"], tmp_path / "out",
+                                         "--audit", folder), capsys)
+    assert_clean_error(code, err, str(folder / "audit.json"), f"unknown key {rename[1]!r}",
+                       f"key {rename[0]!r} is missing")
+    assert not (tmp_path / "out").exists()
+    del document[rename[1]]
+    (folder / "audit.json").write_text(json.dumps(document))
+    with pytest.raises(SynthgenError, match=f"key '{rename[0]}' is missing"):
+        read_audit(folder)
+
+
+def test_audit_json_with_a_wrong_type_or_unknown_version_is_refused(tmp_path, sets):
+    folder = audit_folder(tmp_path / "audit", sets["real"], sets["synthetic"])
+    document = json.loads((folder / "audit.json").read_text())
+    (folder / "audit.json").write_text(json.dumps({**document, "counts": {**document["counts"], "flagged": "3"}}))
+    with pytest.raises(SynthgenError, match="key 'counts.flagged' must be an integer, not '3'"):
+        read_audit(folder)
+    (folder / "audit.json").write_text(json.dumps({**document, "schema_version": 9}))
+    with pytest.raises(SynthgenError, match="key 'schema_version' is 9"):
+        read_audit(folder)
+    legacy = {key: value for key, value in document.items() if key != "schema_version"}  # written before versions
+    (folder / "audit.json").write_text(json.dumps(legacy))
+    assert read_audit(folder)["verdict"] == "pass"
+    (folder / "audit.json").write_text("{not json")
     with pytest.raises(SynthgenError, match="not valid JSON"):
-        read_audit(tmp_path / "bad")
+        read_audit(folder)
 
 
-def test_training_curves_follow_the_provenance_run(tmp_path):
+def test_training_curves_follow_the_sampled_sets_run(tmp_path, sets):
     run = run_folder(tmp_path / "run", steps=5)
-    curves = read_training_curves({"run": str(run)}, tmp_path)
+    sampled = toy_set(tmp_path / "sampled", n=20, seed=3, kind="synthetic",
+                      provenance=sampled_provenance(run, sets["real"]))
+    curves = read_training_curves(ImageSet.open(sampled))
     assert curves["x"] == "step" and curves["xs"] == [10, 20, 30, 40, 50]
-    assert curves["series"]["loss"] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2])
-    assert read_training_curves({"run": "run"}, tmp_path)["log"] == str(run / "log.csv")  # relative to the set
-    assert read_training_curves({"generator": "phantom"}, tmp_path) is None
-    assert read_training_curves({"run": str(tmp_path / "missing")}, tmp_path) is None
+    assert curves["series"]["loss"] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2], rel=1e-5)
+    assert curves["log"] == str(run / "log.csv")
+    assert read_training_curves(ImageSet.open(sets["synthetic"])) is None  # not sampled: no run to follow
+    moved = toy_set(tmp_path / "moved", n=20, seed=3, kind="synthetic",
+                    provenance=sampled_provenance(tmp_path / "missing", sets["real"]))
+    assert read_training_curves(ImageSet.open(moved)) is None  # the run folder stayed on another machine

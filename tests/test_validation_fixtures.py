@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import json
 from pathlib import Path
 
 import numpy as np
 
-from synthgen.imageset import ImageSetWriter
+from audit_fixtures import audit_document
+from privacy.audit import AuditOptions, audit
+from privacy.audit_document import AUDIT_FILE
+from privacy.encoder import EncoderConfig
+from synthgen.imageset import ImageSet, ImageSetWriter
+from synthgen.model.model_card import TrainingSetRecord
+from synthgen.model.run_folder import RunFolder
+from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
+from synthgen.model.train_log import TrainingLog
 from validation.classifier import Recipe
 from validation.realism import RealismOptions
 from validation.two_sample import TwoSampleOptions
@@ -17,6 +23,7 @@ TOY_CLASSES = ["dark", "bright"]
 TINY_RECIPE = Recipe(width=4, steps=30, batch_size=32, learning_rate=0.01)
 TINY_REALISM = RealismOptions(resamples=10)
 TINY_TWO_SAMPLE = TwoSampleOptions(steps=60, width=4, batch_size=32, learning_rate=0.01)
+TINY_AUDIT = AuditOptions(encoder=EncoderConfig(width=2, embed_dim=8, input_size=16, steps=3, batch=16), selftest_copies=20)
 TINY_OPTIONS = {"recipe": TINY_RECIPE, "realism": TINY_REALISM, "two_sample": TINY_TWO_SAMPLE, "bootstrap": 100,
                 "diversity_pairs": 20, "min_per_class": 5, "progress": False}
 
@@ -60,33 +67,37 @@ def toy_set(
     return out
 
 
-def audit_folder(out: Path, fraction: float = 0.004, verdict: str = "pass") -> Path:
+def audit_folder(out: Path, train: Path, synthetic: Path, **choices) -> Path:
+    """An audit folder holding only audit.json, with the numbers `choices` pick (see audit_fixtures)."""
     out.mkdir(parents=True)
-    (out / "audit.json").write_text(json.dumps({
-        "verdict": verdict, "fraction_flagged": fraction, "n_flagged": 1, "n_synthetic": 250, "fpr": 0.01,
-        "verdict_reasons": ["the self-test found 99.7 % of planted copies (floor 99 %)"],
-        "selftest": {"copies": 300, "flagged": 299, "recall": 0.9967, "floor": 0.99, "met": True},
-        "spaces": {"pixels": {"threshold": 0.12, "fraction_flagged": 0.0},
-                   "patient_encoder": {"threshold": 0.31, "fraction_flagged": fraction, "membership_inference": {
-                       "distance_to_closest_record": {"auc": 0.503, "ci_low": 0.453, "ci_high": 0.556},
-                       "density_ratio": {"auc": 0.516, "ci_low": 0.468, "ci_high": 0.566}}}},
-    }))
-    with (out / "pairs.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["synthetic_id", "train_id", "pixels_distance", "flagged"])
-        for i, distance in enumerate([0.5, 0.05, 0.3]):
-            writer.writerow([f"{i:06d}", f"{i + 10:06d}", distance, int(distance < 0.12)])
-    from PIL import Image
+    audit_document(ImageSet.open(train), ImageSet.open(synthetic), **choices).write(out / AUDIT_FILE)
+    return out
 
-    Image.fromarray(np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (32, 1))).save(out / "montage.png")
+
+def measured_audit_folder(out: Path, train: Path, synthetic: Path) -> Path:
+    """A real privacy audit of `synthetic` against `train` (tiny encoder): audit.json, pairs.csv, montage."""
+    audit(train, synthetic, out, fpr=0.05, options=TINY_AUDIT)
     return out
 
 
 def run_folder(out: Path, steps: int = 50) -> Path:
+    """A training run folder whose log.csv (written by the trainer's own log) has `steps` rows, loss 1/row."""
+    run = RunFolder(out)
     out.mkdir(parents=True)
-    with (out / "log.csv").open("w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["step", "loss", "lr", "images_per_s", "elapsed_s"])
-        for step in range(1, steps + 1):
-            writer.writerow([step * 10, 1.0 / step, 1e-3, 100.0, step * 0.5])
+    training_log = TrainingLog(run.log, run.tensorboard, start_step=0)
+    for row in range(1, steps + 1):
+        training_log.add(row * 10, 1.0 / row, 1e-3, 100.0, row * 0.5)
+    training_log.close()
     return out
+
+
+def sampled_provenance(run: Path, training: Path) -> dict:
+    """The provenance `synthgen sample` writes for a set drawn from the model of `run`."""
+    trained_on = ImageSet.open(training)
+    record = TrainingSetRecord(name=trained_on.name, path=str(trained_on.root), manifest_sha256=trained_on.manifest_sha256,
+                               kind=trained_on.kind)
+    return SampleProvenance(
+        generator=GENERATOR, run=str(run), model_sha256="ab" * 32, training_set=record, model_card=None,
+        sampling=SamplingRecord(sampler="dpm++", steps=20, guidance=1.0, churn=0.0, model_sha256="ab" * 32, seed=1,
+                                n=100, per_class=None, start=0, stop=100),
+    ).to_dict()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import html as html_text
 import json
 import re
 import shutil
@@ -12,9 +14,12 @@ import numpy as np
 import pytest
 from cli_helpers import run_cli
 from PIL import Image
-from test_validation_fixtures import TINY_OPTIONS, audit_folder, run_folder, toy_set
+from test_validation_fixtures import TINY_OPTIONS, measured_audit_folder, run_folder, sampled_provenance, toy_set
 
+from privacy.audit_document import AuditDocument
 from validation.api import validate
+from validation.audit_summary import LEVELS
+from validation.metrics_document import ValidationMetrics
 
 EXPECTED_REGIMES = ["TRTR", "TSTR", "TRTS", "R+S", "R25", "R25+S"]
 
@@ -25,8 +30,8 @@ def good_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("validate-good")
     real = toy_set(root / "real", n=150, seed=0)
     run = run_folder(root / "generator-run")
-    synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance={"run": str(run)})
-    audit = audit_folder(root / "audit")
+    synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance=sampled_provenance(run, real))
+    audit = measured_audit_folder(root / "audit", real, synthetic)
     site_b = toy_set(root / "site-b", n=60, seed=5)
     result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,),
                       external_tests=[site_b], **TINY_OPTIONS)
@@ -35,10 +40,34 @@ def good_run(tmp_path_factory):
 
 def test_validate_writes_report_and_metrics_only(good_run):
     assert sorted(p.name for p in good_run.out.iterdir()) == ["metrics.json", "report.html"]
-    on_disk = json.loads((good_run.out / "metrics.json").read_text())
-    assert on_disk["utility"]["tstr_trtr_auc_ratio"] == good_run.metrics["utility"]["tstr_trtr_auc_ratio"]
-    assert on_disk["data"]["real_train"]["images"] == 100 and on_disk["data"]["real_test"]["images"] == 50
-    assert on_disk["seeds"] == [0, 1]
+    on_disk = ValidationMetrics.read(good_run.out / "metrics.json")
+    assert on_disk.utility["tstr_trtr_auc_ratio"] == good_run.metrics["utility"]["tstr_trtr_auc_ratio"]
+    assert on_disk.data["real_train"]["images"] == 100 and on_disk.data["real_test"]["images"] == 50
+    assert on_disk.seeds == [0, 1] and on_disk.verdicts["utility"]["level"] == "good"
+    assert json.loads((good_run.out / "metrics.json").read_text())["schema_version"] == 1
+
+
+def test_metrics_json_reads_back_to_the_same_document_and_rewrites_the_same_bytes(good_run, tmp_path):
+    document = ValidationMetrics.read(good_run.out / "metrics.json")
+    assert document.write(tmp_path / "again.json") == (good_run.out / "metrics.json").read_bytes()
+    assert ValidationMetrics.read(tmp_path / "again.json") == document
+
+
+def test_metrics_json_with_a_renamed_or_retyped_key_is_refused_naming_it(good_run, tmp_path):
+    from synthgen.errors import SynthgenError
+
+    metrics = json.loads((good_run.out / "metrics.json").read_text())
+    metrics["usefulness"] = metrics.pop("utility")
+    (tmp_path / "renamed.json").write_text(json.dumps(metrics))
+    with pytest.raises(SynthgenError, match=r"renamed.json: unknown key 'usefulness'"):
+        ValidationMetrics.read(tmp_path / "renamed.json")
+    del metrics["usefulness"]
+    (tmp_path / "missing.json").write_text(json.dumps(metrics))
+    with pytest.raises(SynthgenError, match=r"missing.json: key 'utility' is missing"):
+        ValidationMetrics.read(tmp_path / "missing.json")
+    (tmp_path / "typed.json").write_text(json.dumps({**metrics, "utility": {}, "seeds": ["0"]}))
+    with pytest.raises(SynthgenError, match=r"typed.json: key 'seeds\[0\]' must be an integer"):
+        ValidationMetrics.read(tmp_path / "typed.json")
 
 
 def test_a_disjoint_real_sample_scores_like_real(good_run):
@@ -56,7 +85,9 @@ def test_a_disjoint_real_sample_scores_like_real(good_run):
     verdicts = good_run.metrics["verdicts"]
     assert verdicts["utility"]["level"] == "good" and verdicts["label_fidelity"]["level"] == "good"
     assert verdicts["realism"]["fd_ratio"] < 3
-    assert verdicts["privacy"]["level"] == "good" and "0.40 % of synthetic images flagged" in verdicts["privacy"]["text"]
+    audit = AuditDocument.read_folder(good_run.metrics["audit"]["folder"])
+    assert verdicts["privacy"]["level"] == LEVELS[audit.verdict]
+    assert f"{audit.flagged_fraction * 100:.2f} % of synthetic images flagged" in verdicts["privacy"]["text"]
 
 
 def test_realism_and_pixel_statistics_have_a_real_reference(good_run):
@@ -113,9 +144,15 @@ def test_report_is_self_contained_with_every_section(good_run):
     # Laplacian variance distribution
     assert html.count('src="data:image/png;base64,') == 9
     assert not re.search(r'(src|href)="(https?:)?//', html)
-    assert "0.05" in html and "pixels_distance" in html  # the closest audit pair is listed
-    assert "self-test found 99.7 % of its copies" in html and "floor 99 %" in html  # the audit's reasons
-    assert "distance to closest record AUC" in html and "0.50 (0.45–0.56)" in html  # membership attacks
+    audit = AuditDocument.read_folder(good_run.metrics["audit"]["folder"])
+    closest = min(csv.DictReader((Path(good_run.metrics["audit"]["folder"]) / "pairs.csv").open()),
+                  key=lambda row: float(row["score"]))
+    assert closest["image_id"] in html and "pixels_distance" in html  # the closest audit pair is listed
+    assert f"self-test found {audit.selftest.recall * 100:.1f} % of its copies" in html
+    assert all(html_text.escape(reason) in html for reason in audit.verdict_reasons)  # the audit's reasons
+    attack = audit.spaces["encoder"].membership_inference["distance_to_closest_record"]
+    assert "distance to closest record AUC</th>" in html  # membership attacks, one column each
+    assert f"{attack['auc']:.2f} ({attack['ci_low']:.2f}–{attack['ci_high']:.2f})" in html
 
 
 def test_cli_says_clearly_when_labels_are_shuffled(tmp_path, capsys):

@@ -10,7 +10,6 @@ that is renamed into place at the end, so an error leaves nothing behind.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -30,6 +29,7 @@ from validation.data import DEFAULT_MIN_PER_CLASS, ExternalTest, load_external_t
 from validation.features import Encoder, classifier_encoder, load_torchscript_encoder
 from validation.findings import finding_steps, score_findings
 from validation.generator_run import read_training_curves
+from validation.metrics_document import METRICS_FILE, ValidationMetrics
 from validation.realism import RealismOptions, feature_realism
 from validation.regimes import DEFAULT_LOW_DATA, plan_regimes, run_regimes, training_steps
 from validation.report import render_report
@@ -39,7 +39,7 @@ from validation.verdict import THRESHOLDS, verdicts
 
 log = logging.getLogger(__name__)
 
-REPORT_FILE, METRICS_FILE = "report.html", "metrics.json"
+REPORT_FILE = "report.html"
 
 
 @dataclass(frozen=True)
@@ -152,8 +152,7 @@ def validate(
         "two_sample": {**cnn.summary, "most_synthetic": _most_synthetic_rows(cnn, data)},
         "external_tests": external,
         "audit": audit_summary,
-        "training_curves": read_training_curves(data.synthetic.image_set.info.get("provenance"),
-                                                data.synthetic.image_set.root),
+        "training_curves": read_training_curves(data.synthetic.image_set),
         "thresholds": THRESHOLDS,
         "warnings": _warnings(data),
     }
@@ -163,9 +162,9 @@ def validate(
     html = render_report(metrics, data, results, seed, data.synthetic_images[cnn.most_synthetic])
     timings["report_s"] = time.perf_counter() - clock
     metrics["timings"] = {k: round(v, 2) for k, v in {**timings, "total_s": time.perf_counter() - started}.items()}
+    document = ValidationMetrics(**json_safe(metrics))
     with staged_folder(out, overwrite) as stage:
-        (stage / METRICS_FILE).write_text(json.dumps(json_safe(metrics), indent=2, allow_nan=False) + "\n",
-                                          encoding="utf-8")
+        document.write(stage / METRICS_FILE)
         (stage / REPORT_FILE).write_text(html, encoding="utf-8")
     log.info("validation report written to %s", out / REPORT_FILE)
     return ValidationResult(out, metrics)

@@ -1,115 +1,56 @@
-"""Read a privacy audit folder (`synthgen audit --out DIR`) for the report, defensively.
+"""The report's view of a privacy audit folder (`synthgen audit --out DIR`).
 
-Keys read from `DIR/audit.json` (all optional; anything else is ignored):
-
-    verdict            a string (shown verbatim) or a mapping with `status`/`label`/`summary`
-    fraction_flagged   share of synthetic images flagged in any space (also `flagged_fraction`)
-    n_flagged, n_synthetic, fpr  (also `counts.flagged`, `counts.synthetic`)
-    spaces             {space: {threshold, fraction_flagged, ...}} or a list of such mappings with `name`
-    thresholds         {space: threshold}, used when `spaces` has none
-    verdict_reasons    sentences saying why the verdict is what it is
-    selftest           {recall, floor, ...}: the audit's own planted-copy check
-    spaces.<s>.membership_inference  {attack: {auc, ci_low, ci_high}}: shown as "<attack> AUC" columns
-
-`DIR/pairs.csv`: the closest pairs (rows sorted by `score`, the audit's combined closeness, or
-else the first column whose name contains "distance"; ascending); `DIR/*.png`: montages of the closest synthetic-training pairs, embedded as they are.
+`DIR/audit.json` is read with its owner's definition (privacy/audit_document.py): a file that does
+not match it stops validation with a one-line error naming the key. `DIR/pairs.csv` gives the
+closest pairs (sorted by the audit's combined `score`, ascending) and `DIR/closest_pairs.png` the
+montage; both are optional (left out of the report when missing or unreadable).
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
+from privacy.audit_document import AUDIT_FILE, MONTAGE_FILE, PAIRS_FILE, PAIRS_SCORE_COLUMN, AuditDocument, SpaceResult
 from synthgen.errors import SynthgenError
 from validation.optional_csv import read_optional_csv
 
 MAX_PAIRS = 10
-MAX_MONTAGES = 2
+MAX_PAIR_COLUMNS = 8
 MAX_MONTAGE_BYTES = 8 * 1024 * 1024
-GOOD_WORDS = ("pass", "ok", "clean", "safe")
-BAD_WORDS = ("fail", "unsafe", "leak", "memoriz")
+LEVELS = {"pass": "good", "fail": "low"}  # the report's privacy level for each audit verdict
+SPACE_COLUMNS = ("flags", "threshold", "scale", "flagged", "fraction_flagged", "holdout_fraction_flagged")
 
 
 def read_audit(folder: Path | str) -> dict:
-    """A summary dict: verdict text and level, fraction flagged, per-space rows, pairs, montages."""
+    """A summary dict: verdict and level, fraction flagged, per-space rows, pairs, montages."""
     folder = Path(folder)
-    path = folder / "audit.json"
-    if not path.is_file():
-        raise SynthgenError(f"--audit {folder}: audit.json is missing; pass the --out folder of `synthgen audit`")
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SynthgenError(f"{path} is not valid JSON ({err}); re-run `synthgen audit`") from None
-    if not isinstance(document, dict):
-        raise SynthgenError(f"{path} must hold a JSON object; re-run `synthgen audit`")
-    fraction = _number(document.get("fraction_flagged", document.get("flagged_fraction")))
-    counts = document.get("counts") if isinstance(document.get("counts"), dict) else {}
-    verdict_text = _verdict_text(document.get("verdict"))
+    if not (folder / AUDIT_FILE).is_file():
+        raise SynthgenError(f"--audit {folder}: {AUDIT_FILE} is missing; pass the --out folder of `synthgen audit`")
+    document = AuditDocument.read_folder(folder)
+    montage = folder / MONTAGE_FILE
     return {
         "folder": str(folder),
-        "verdict": verdict_text,
-        "fraction_flagged": fraction,
-        "n_flagged": _number(document.get("n_flagged", counts.get("flagged"))),
-        "n_synthetic": _number(document.get("n_synthetic", counts.get("synthetic"))),
-        "fpr": _number(document.get("fpr")),
-        "level": _level(verdict_text, fraction),
-        "reasons": [r for r in document.get("verdict_reasons") or [] if isinstance(r, str)],
-        "selftest_recall": _number((document.get("selftest") or {}).get("recall")),
-        "spaces": _spaces(document),
-        "pairs": _closest_pairs(folder / "pairs.csv"),
-        "montages": [str(p) for p in sorted(folder.glob("*.png"))[:MAX_MONTAGES]
-                     if p.stat().st_size <= MAX_MONTAGE_BYTES],
+        "verdict": document.verdict,
+        "fraction_flagged": document.flagged_fraction,
+        "n_flagged": document.counts.flagged,
+        "n_synthetic": document.counts.synthetic,
+        "fpr": document.fpr,
+        "level": LEVELS[document.verdict],
+        "reasons": list(document.verdict_reasons),
+        "selftest_recall": document.selftest.recall if document.selftest is not None else None,
+        "spaces": [space_row(name, space) for name, space in document.spaces.items()],
+        "pairs": _closest_pairs(folder / PAIRS_FILE),
+        "montages": [str(montage)] if montage.is_file() and montage.stat().st_size <= MAX_MONTAGE_BYTES else [],
     }
 
 
-def _number(value) -> float | None:
-    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-
-
-def _verdict_text(verdict) -> str | None:
-    if isinstance(verdict, str):
-        return verdict
-    if isinstance(verdict, dict):
-        for key in ("summary", "status", "label", "verdict"):
-            if isinstance(verdict.get(key), str):
-                return verdict[key]
-    return None
-
-
-def _level(verdict: str | None, fraction: float | None) -> str:
-    words = (verdict or "").lower()
-    if any(w in words for w in BAD_WORDS):
-        return "low"
-    if any(w in words for w in GOOD_WORDS):
-        return "good"
-    if fraction is None:
-        return "not assessed"
-    return "good" if fraction <= 0.01 else "moderate" if fraction <= 0.05 else "low"
-
-
-def _spaces(document: dict) -> list[dict]:
-    spaces = document.get("spaces")
-    rows: list[dict] = []
-    if isinstance(spaces, dict):
-        spaces = [{"name": name, **value} for name, value in spaces.items() if isinstance(value, dict)]
-    if isinstance(spaces, list):
-        for entry in spaces:
-            if isinstance(entry, dict):
-                rows.append({k: v for k, v in entry.items() if isinstance(v, (str, int, float, bool))}
-                            | _attack_columns(entry.get("membership_inference")))
-    thresholds = document.get("thresholds")
-    if not rows and isinstance(thresholds, dict):
-        rows = [{"name": k, "threshold": v} for k, v in thresholds.items() if isinstance(v, (int, float))]
-    return rows
-
-
-def _attack_columns(attacks) -> dict:
-    """{"<attack> AUC": "0.50 (0.45–0.55)"} for each membership-inference attack of a space."""
-    if not isinstance(attacks, dict):
-        return {}
-    return {f"{name.replace('_', ' ')} AUC": f"{a['auc']:.2f} ({a['ci_low']:.2f}–{a['ci_high']:.2f})"
-            for name, a in attacks.items()
-            if isinstance(a, dict) and all(_number(a.get(k)) is not None for k in ("auc", "ci_low", "ci_high"))}
+def space_row(name: str, space: SpaceResult) -> dict:
+    """One row of the report's table of spaces: its numbers and an "<attack> AUC" column per attack."""
+    row = {"name": name, **{key: getattr(space, key) for key in SPACE_COLUMNS}}
+    attacks = space.membership_inference or {}
+    row.update({f"{attack.replace('_', ' ')} AUC": f"{a['auc']:.2f} ({a['ci_low']:.2f}–{a['ci_high']:.2f})"
+                for attack, a in attacks.items() if isinstance(a, dict)})
+    return row
 
 
 def _closest_pairs(path: Path) -> dict | None:
@@ -117,15 +58,16 @@ def _closest_pairs(path: Path) -> dict | None:
     if rows is None:
         return None
     columns = list(rows[0])
-    distance = "score" if "score" in columns else next((c for c in columns if "distance" in c.lower()), None)
-    if distance is not None:
-        rows.sort(key=lambda row: _float_or_inf(row.get(distance)))
-    return {"columns": columns[:8], "rows": [[row.get(c, "") for c in columns[:8]] for row in rows[:MAX_PAIRS]],
-            "sorted_by": distance, "total": len(rows)}
+    if PAIRS_SCORE_COLUMN not in columns:
+        raise SynthgenError(f"{path} has no {PAIRS_SCORE_COLUMN!r} column; re-run `synthgen audit` to write it again")
+    rows.sort(key=lambda row: _float_or_inf(row[PAIRS_SCORE_COLUMN]))
+    shown = columns[:MAX_PAIR_COLUMNS]
+    return {"columns": shown, "rows": [[row.get(c, "") for c in shown] for row in rows[:MAX_PAIRS]],
+            "sorted_by": PAIRS_SCORE_COLUMN, "total": len(rows)}
 
 
-def _float_or_inf(value) -> float:
+def _float_or_inf(value: str) -> float:
     try:
         return float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return float("inf")

@@ -1,65 +1,56 @@
-"""Find the generator's training log through the synthetic set's provenance, defensively.
+"""The generator's training curve, found through the synthetic set's provenance.
 
-`synthgen sample` records the run folder in dataset.json `provenance.run` (an absolute path);
-`run_dir`, `model_run` and `training_run` are accepted too, as is a relative path (to the
-synthetic set's folder, then to the working directory). The log is the first of `log.csv`,
-`train_log.csv`, `training_log.csv` found in the run folder, with a `step` (or `epoch`) column
-and one or more numeric `*loss*` columns. No run or no log: the report leaves the section out.
+A set written by `synthgen sample` (or filtered from one) names its training run folder in its
+provenance (synthgen/model/sample_provenance.py); the curve is that run's `log.csv` (the columns of
+synthgen/model/train_log.py). A set that was not sampled, or whose run folder or log is gone (moved
+to another machine), has no curve: the report leaves the section out.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 
+from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet
+from synthgen.model.run_folder import RunFolder
+from synthgen.model.sample_provenance import SampleProvenance
+from synthgen.model.train_log import LOG_COLUMNS
 from validation.optional_csv import read_optional_csv
 
-RUN_KEYS = ("run", "run_dir", "model_run", "training_run")
-LOG_NAMES = ("log.csv", "train_log.csv", "training_log.csv")
+log = logging.getLogger(__name__)
+
+STEP_COLUMN, LOSS_COLUMN = "step", "loss"
 MAX_POINTS = 2000
 
 
-def find_run_folder(provenance: object, set_root: Path) -> Path | None:
-    if not isinstance(provenance, dict):
+def read_training_curves(image_set: ImageSet) -> dict | None:
+    """{"run": path, "log": path, "x": "step", "xs": [...], "series": {"loss": [...]}} or None."""
+    provenance = SampleProvenance.of(image_set)
+    if provenance is None:
         return None
-    for key in RUN_KEYS:
-        value = provenance.get(key)
-        if isinstance(value, dict):
-            value = value.get("path") or value.get("root")
-        if not isinstance(value, str) or not value:
-            continue
-        for candidate in (Path(value), set_root / value, Path.cwd() / value):
-            if candidate.is_dir():
-                return candidate
-    return None
-
-
-def read_training_curves(provenance: object, set_root: Path) -> dict | None:
-    """{"run": path, "log": path, "x": name, "xs": [...], "series": {column: [...]}} or None."""
-    run = find_run_folder(provenance, set_root)
-    if run is None:
-        return None
-    path = next((run / name for name in LOG_NAMES if (run / name).is_file()), None)
-    rows = read_optional_csv(path, "the training log") if path is not None else None
+    run = RunFolder(Path(provenance.run))
+    rows = read_optional_csv(run.log, "the training log")
     if rows is None:
+        log.info("the generator's training log %s is not there; the report has no training curve", run.log)
         return None
-    columns = list(rows[0])
-    x = next((c for c in ("step", "epoch") if c in columns), None)
-    losses = [c for c in columns if "loss" in c.lower()]
-    if x is None or not losses:
-        return None
+    missing = [c for c in LOG_COLUMNS if c not in rows[0]]
+    if missing:
+        raise SynthgenError(f"{run.log} lacks column {missing[0]!r} (expected {', '.join(LOG_COLUMNS)}); "
+                            "is it a synthgen training log?")
     stride = max(1, math.ceil(len(rows) / MAX_POINTS))
-    kept = [row for row in rows[::stride] if _finite(row.get(x))]
-    series = {c: [_finite(row.get(c)) for row in kept] for c in losses}
-    series = {c: values for c, values in series.items() if any(v is not None for v in values)}
-    if not kept or not series:
+    kept = [row for row in rows[::stride] if _finite(row[STEP_COLUMN]) is not None]
+    if not kept:
         return None
-    return {"run": str(run), "log": str(path), "x": x, "xs": [_finite(row[x]) for row in kept], "series": series}
+    return {"run": str(run.root), "log": str(run.log), "x": STEP_COLUMN,
+            "xs": [_finite(row[STEP_COLUMN]) for row in kept],
+            "series": {LOSS_COLUMN: [_finite(row[LOSS_COLUMN]) for row in kept]}}
 
 
-def _finite(value) -> float | None:
+def _finite(value: str) -> float | None:
     try:
         number = float(value)
-    except (TypeError, ValueError):
+    except ValueError:
         return None
     return number if math.isfinite(number) else None

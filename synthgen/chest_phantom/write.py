@@ -15,6 +15,8 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.splits import assign_splits, check_fractions
 
+PHANTOM_GENERATOR = "synthgen.chest_phantom"  # dataset.json provenance.generator of every phantom set
+
 log = logging.getLogger(__name__)
 
 MIN_SIZE, MAX_SIZE = 16, 1024
@@ -78,7 +80,7 @@ def phantom(
                     on_image()
         writer.finish(
             {
-                "generator": "synthgen.chest_phantom",
+                "generator": PHANTOM_GENERATOR,
                 "seed": seed,
                 "n": n,
                 "size": size,

@@ -1,24 +1,20 @@
-"""What an exported file says about where it came from, read defensively from the image set.
-
-Keys read (each optional: present -> written into the DICOM provenance / sidecars; absent -> left out):
+"""What an exported file says about where it came from, read from the image set's own documents.
 
     dataset.json
-      kind                         'synthetic' -> SyntheticData YES
-      provenance.stage             'phantom' (or provenance.generator 'synthgen.chest_phantom')
-                                   -> SyntheticData YES (procedural images are synthetic too)
-      provenance.audit             the privacy audit of a filtered set (any JSON object): its numbers,
-                                   flags and short strings are copied (lists are dropped, see
-                                   `audit_summary`); `verdict` (or `passed`) is quoted in
-                                   DerivationDescription
-      model_sha256                 anywhere inside `provenance` (first found, depth first)
-      training_manifest_sha256 / train_manifest_sha256, or `manifest_sha256` inside a
-                                   `training_set` / `train_set` / `training` / `train` / `data` object
-      sampler, steps, guidance     anywhere inside `provenance` (defaults for the rows)
+      kind                      'synthetic' -> SyntheticData YES
+      provenance                a phantom's (generator synthgen.chest_phantom) -> SyntheticData YES
+                                (procedural images are synthetic too)
+      provenance (sampled set)  synthgen/model/sample_provenance.py: model_sha256, the training set's
+                                manifest sha256, sampler / steps / guidance (defaults for the rows)
+      provenance.audit          a filtered set's audit record (privacy/filter.py): its numbers, flags
+                                and short strings are copied (lists are dropped, see `audit_summary`);
+                                its verdict is quoted in DerivationDescription
     manifest.csv extra columns
       sample_index, seed, sampler, steps, guidance, model_sha256
-                                   per image (override the set-level values; `synthgen sample` writes them)
-      view (or view_position)      PA or AP -> ViewPosition (frontal views only)
+                                per image (override the set-level values; `synthgen sample` writes them)
+      view (or view_position)   PA or AP -> ViewPosition (frontal views only)
 
+A provenance that does not match its definition stops the export with one line naming the key.
 A real set (kind `real`, from `prepare`) is exported with its own salted pseudonyms and no
 SyntheticData YES: its images are acquired data, so the flag would be false.
 """
@@ -29,40 +25,15 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from privacy.filter import AuditRecord
 from synthgen import __version__
+from synthgen.chest_phantom.write import PHANTOM_GENERATOR
+from synthgen.document import plain
 from synthgen.imageset import ImageSet
+from synthgen.model.sample_provenance import SampleProvenance
 
-_TRAINING_OBJECTS = ("training_set", "train_set", "training", "train", "data")
 _SAMPLING_KEYS = ("sample_index", "seed", "sampler", "steps", "guidance", "model_sha256")
 _VIEWS = {"PA", "AP"}  # frontal views only: PatientOrientation is written as L\\F
-
-
-def find_key(tree: object, key: str) -> object | None:
-    """The first value stored under `key` anywhere in nested dicts/lists (depth first), else None."""
-    if isinstance(tree, Mapping):
-        if key in tree and tree[key] not in (None, ""):
-            return tree[key]
-        children = tree.values()
-    elif isinstance(tree, list):
-        children = tree
-    else:
-        return None
-    for child in children:
-        found = find_key(child, key)
-        if found is not None:
-            return found
-    return None
-
-
-def _training_manifest(provenance: Mapping) -> str | None:
-    for key in ("training_manifest_sha256", "train_manifest_sha256"):
-        if (value := find_key(provenance, key)) is not None:
-            return str(value)
-    for name in _TRAINING_OBJECTS:
-        part = find_key(provenance, name)
-        if isinstance(part, Mapping) and part.get("manifest_sha256"):
-            return str(part["manifest_sha256"])
-    return None
 
 
 @dataclass(frozen=True)
@@ -77,39 +48,35 @@ class SetProvenance:
     stage: str | None
     model_sha256: str | None
     training_manifest_sha256: str | None
-    audit: Mapping | None
+    audit: AuditRecord | None
     sampling: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, image_set: ImageSet) -> "SetProvenance":
         info = image_set.info
-        provenance = info.get("provenance") if isinstance(info.get("provenance"), Mapping) else {}
+        provenance = info["provenance"]
         stage = provenance.get("stage")
-        if provenance.get("generator") == "synthgen.chest_phantom":
+        if provenance.get("generator") == PHANTOM_GENERATOR:
             stage = "phantom"
-        audit = provenance.get("audit") if isinstance(provenance.get("audit"), Mapping) else None
-        model = find_key(provenance, "model_sha256")
-        sampling = {k: str(v) for k in ("sampler", "steps", "guidance") if (v := find_key(provenance, k)) is not None}
+        sample = SampleProvenance.of(image_set)
+        if sample is not None:
+            stage = sample.stage
+        training_set = sample.training_set if sample is not None else None
         return cls(
-            name=str(info.get("name", image_set.root.name)),
+            name=image_set.name,
             kind=image_set.kind,
             synthetic=image_set.kind == "synthetic" or stage == "phantom",
             manifest_sha256=image_set.manifest_sha256,
-            created=str(info.get("created", "")),
+            created=info["created"],
             stage=str(stage) if stage else None,
-            model_sha256=str(model) if model is not None else None,
-            training_manifest_sha256=_training_manifest(provenance),
-            audit=audit,
-            sampling=sampling,
+            model_sha256=sample.model_sha256 if sample is not None else None,
+            training_manifest_sha256=training_set.manifest_sha256 if training_set is not None else None,
+            audit=AuditRecord.of(image_set),
+            sampling=_sampling_defaults(sample),
         )
 
     def audit_verdict(self) -> str | None:
-        if self.audit is None:
-            return None
-        for key in ("verdict", "passed", "result"):
-            if key in self.audit:
-                return str(self.audit[key])
-        return "recorded"
+        return self.audit.verdict if self.audit is not None else None
 
     def image_provenance(self, row: Mapping[str, str]) -> dict:
         """Provenance of one image: set-level values, overridden by the row's sampler columns."""
@@ -151,14 +118,22 @@ class SetProvenance:
         return text[:1024]
 
 
-def audit_summary(audit: Mapping) -> dict:
-    """The audit's numbers, flags and short strings (nested objects of them too); lists are dropped.
+def _sampling_defaults(sample: SampleProvenance | None) -> dict[str, str]:
+    """Sampler, steps and guidance of the whole set (defaults for rows without those columns)."""
+    if sample is None:
+        return {}
+    settings = {key: getattr(sample.sampling, key) for key in ("sampler", "steps", "guidance")}
+    return {key: str(value) for key, value in settings.items() if value is not None}
+
+
+def audit_summary(audit: AuditRecord | Mapping) -> dict:
+    """The audit record's numbers, flags and short strings (nested objects of them too); lists are dropped.
 
     Lists could hold per-image pairs naming training images or patients, which must never
     travel with an exported file; thresholds, counts, hashes and the verdict are kept.
     """
     kept: dict = {}
-    for key, value in audit.items():
+    for key, value in (plain(audit) if isinstance(audit, AuditRecord) else audit).items():
         if isinstance(value, Mapping):
             if inner := audit_summary(value):
                 kept[str(key)] = inner

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from privacy.filter import AuditRecord
 from synthgen.errors import SynthgenError
 from synthgen.imageset import DATASET_FILE, MANIFEST_FILE, ImageSet
 
@@ -45,7 +46,7 @@ def open_for_export(path: Path | str, filtered_only: bool = False) -> ImageSet:
         if not (root / row["path"]).is_file():
             raise SynthgenError(f"image set {root}: image {row['path']} (row {row['image_id']}) is missing; "
                                 "restore it or re-create the set")
-    if filtered_only and not isinstance(image_set.info.get("provenance", {}).get("audit"), Mapping):
+    if filtered_only and AuditRecord.of(image_set) is None:
         raise SynthgenError(
             f"image set {root} has no privacy audit in its provenance (--filtered-only): export the set "
             "written by `synthgen audit --filter`, or drop --filtered-only"

@@ -15,11 +15,10 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset.cache import load_cached_pixels
 from synthgen.imageset.format import (
     DATASET_FILE,
-    FORMAT_NAME,
-    FORMAT_VERSION,
     MANIFEST_COLUMNS,
     MANIFEST_FILE,
     SPLITS,
+    DatasetInfo,
     finding_column,
 )
 
@@ -48,10 +47,7 @@ class ImageSet:
             info = json.loads(info_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as err:
             raise SynthgenError(f"{info_path} is not valid JSON ({err}); re-create the image set") from None
-        if info.get("format") != FORMAT_NAME or info.get("format_version", 0) > FORMAT_VERSION:
-            raise SynthgenError(
-                f"{info_path} is not a {FORMAT_NAME} v{FORMAT_VERSION} file; upgrade synthgen or re-create it"
-            )
+        DatasetInfo.from_dict(info, str(info_path))  # every key checked; `info` stays the plain mapping
         manifest = manifest_path.read_bytes()
         rows = list(csv.DictReader(manifest.decode("utf-8").splitlines()))
         header = rows[0].keys() if rows else []

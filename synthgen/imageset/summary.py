@@ -7,7 +7,7 @@ import os
 from collections import Counter
 from collections.abc import Mapping, Sequence
 
-from synthgen.imageset.format import FORMAT_NAME, FORMAT_VERSION, SPLITS, finding_column
+from synthgen.imageset.format import SPLITS, DatasetInfo, finding_column
 
 
 def count_rows(rows: Sequence[Mapping[str, str]], classes: Sequence[str], findings: Sequence[str]) -> dict:
@@ -59,20 +59,18 @@ def dataset_document(
     manifest_sha256: str,
     provenance: dict,
     version: str,
-) -> dict:
-    return {
-        "format": FORMAT_NAME,
-        "format_version": FORMAT_VERSION,
-        "name": name,
-        "kind": kind,
-        "classes": list(classes),
-        "findings": list(findings),
-        "image_size": [image_size, image_size],
-        "channels": 1,
-        "bit_depth": max(bit_depths) if bit_depths else 8,
-        "counts": counts,
-        "manifest_sha256": manifest_sha256,
-        "synthgen_version": version,
-        "created": creation_time(),
-        "provenance": provenance,
-    }
+) -> DatasetInfo:
+    return DatasetInfo(
+        name=name,
+        kind=kind,
+        classes=list(classes),
+        findings=list(findings),
+        image_size=[image_size, image_size],
+        channels=1,
+        bit_depth=max(bit_depths) if bit_depths else 8,
+        counts=counts,
+        manifest_sha256=manifest_sha256,
+        synthgen_version=version,
+        created=creation_time(),
+        provenance=provenance,
+    )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
@@ -175,9 +174,9 @@ class ImageSetWriter:
             provenance=dict(provenance),
             version=version or __version__,
         )
-        (self._stage / DATASET_FILE).write_text(json.dumps(document, indent=2) + "\n")
+        document.write(self._stage / DATASET_FILE)
         self._finished = True
-        return document
+        return document.to_dict()
 
 
 def manifest_bytes(rows: Sequence[Mapping[str, str]], columns: Sequence[str]) -> bytes:

@@ -8,7 +8,6 @@ alone and a sampling job split across processes gives the same pixels as one pro
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthgen.atomic import write_bytes_atomic, write_text_atomic
+from synthgen.atomic import write_bytes_atomic
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
@@ -24,7 +23,7 @@ from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrizatio
 from synthgen.model.edm import EDMDenoiser
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict
-from synthgen.model.run_folder import MODEL_FORMAT, MODEL_FORMAT_VERSION, load_state_dict, read_json
+from synthgen.model.run_folder import ModelConfigFile, load_state_dict
 from synthgen.model.samplers import sampler_loop
 
 
@@ -39,17 +38,15 @@ class DiffusionPipeline:
     label_prior: dict = field(default_factory=dict)  # labels.label_prior of the training set
 
     # -- saving and loading (a config JSON beside the weights) ------------------------------------
-    def config_dict(self) -> dict:
-        return {
-            "format": MODEL_FORMAT,
-            "format_version": MODEL_FORMAT_VERSION,
-            "network": config_to_dict(self.network),
-            "diffusion": config_to_dict(self.diffusion),
-            "labels": self.labels.to_dict(),
-            "image_size": self.image_size,
-            "bit_depth": self.bit_depth,
-            "label_prior": self.label_prior,
-        }
+    def config_file(self) -> ModelConfigFile:
+        return ModelConfigFile(
+            network=config_to_dict(self.network),
+            diffusion=config_to_dict(self.diffusion),
+            labels=self.labels.to_dict(),
+            image_size=self.image_size,
+            bit_depth=self.bit_depth,
+            label_prior=self.label_prior,
+        )
 
     def save(self, model_dir: Path, state_dict: dict | None = None) -> str:
         """Write config.json and weights.pt (atomically); returns the weights' sha256."""
@@ -57,31 +54,29 @@ class DiffusionPipeline:
         buffer = io.BytesIO()
         torch.save(state_dict if state_dict is not None else self.unet.state_dict(), buffer)
         write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
-        write_text_atomic(model_dir / "config.json", json.dumps(self.config_dict(), indent=2) + "\n")
+        self.config_file().write(model_dir / "config.json")
         return file_sha256(model_dir / "weights.pt")
 
     @classmethod
     def load(cls, model_dir: Path) -> "DiffusionPipeline":
-        config = read_json(model_dir / "config.json", "not a synthgen model folder; train one with synthgen train")
-        if config.get("format") != MODEL_FORMAT or config.get("format_version", 0) > MODEL_FORMAT_VERSION:
-            raise SynthgenError(f"{model_dir / 'config.json'} is not a {MODEL_FORMAT} v{MODEL_FORMAT_VERSION} config")
         where = str(model_dir / "config.json")
-        network = build_dataclass(NetworkConfig, config["network"], f"{where} network")
+        config = ModelConfigFile.read(where)
+        network = build_dataclass(NetworkConfig, config.network, f"{where} network")
         # Format 1 models (before EDM) were all vp and did not say so.
-        diffusion_keys = {"parametrization": Parametrization.VP.value, **config["diffusion"]}
+        diffusion_keys = {"parametrization": Parametrization.VP.value, **config.diffusion}
         diffusion = build_dataclass(DiffusionConfig, diffusion_keys, f"{where} diffusion")
         if diffusion.parametrization is Parametrization.EDM and diffusion.sigma_data is None:
             raise SynthgenError(f"{where}: diffusion.sigma_data is missing; an edm model must record it")
-        labels = LabelSpace.from_dict(config["labels"])
+        labels = LabelSpace.from_dict(config.labels)
         unet = build_unet(network, labels.dim)
         state = load_state_dict(model_dir / "weights.pt")
         try:
             unet.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as err:
             raise SynthgenError(f"{model_dir / 'weights.pt'} does not fit {where}: {str(err).splitlines()[0]}") from None
-        return cls(unet.eval(), network, diffusion, labels, int(config["image_size"]), int(config.get("bit_depth", 8)),
-                   config.get("label_prior") or {"class_counts": [1] * len(labels.classes),
-                                                 "findings_by_class": [[] for _ in labels.classes]})
+        return cls(unet.eval(), network, diffusion, labels, config.image_size, config.bit_depth,
+                   config.label_prior or {"class_counts": [1] * len(labels.classes),
+                                          "findings_by_class": [[] for _ in labels.classes]})
 
     # -- sampling ------------------------------------------------------------------------------
     @torch.no_grad()

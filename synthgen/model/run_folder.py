@@ -2,11 +2,11 @@
 (its header: config and training set) and when it may be resumed.
 
     RUN/config.yaml             the resolved training config (what --resume compares against)
-    RUN/training_set.json       name, path and manifest sha256 of the image set trained on
+    RUN/training_set.json       name, path and manifest sha256 of the image set trained on (model_card.py)
     RUN/checkpoints/last.pt     full training state (model, EMA, optimizer, step), atomic
     RUN/model/config.json       what is needed to rebuild the network and sampler (diffusers style)
     RUN/model/weights.pt        EMA weights (state dict; torch.load(weights_only=True))
-    RUN/model/model_card.json   training set, classes, size, steps, seed, versions, losses, wall time
+    RUN/model/model_card.json   training set, classes, size, steps, seed, versions, losses, wall time (model_card.py)
     RUN/log.csv                 step, loss, learning rate, images/s, elapsed seconds
     RUN/tensorboard/            TensorBoard events
     RUN/samples/step-NNNNNNN.png  a grid per class (rows) at each checkpoint
@@ -17,17 +17,39 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import yaml
 
 from synthgen.atomic import write_text_atomic
+from synthgen.document import Document
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.model.config import TrainConfig, config_difference, config_to_dict, load_run_config
+from synthgen.model.model_card import TrainingSetRecord
 
 MODEL_FORMAT = "synthgen-diffusion-model"
 MODEL_FORMAT_VERSION = 2  # 2: diffusion.parametrization (edm | vp) and edm's sigma_data
+
+
+@dataclass(frozen=True)
+class ModelConfigFile(Document):
+    """RUN/model/config.json (written and read by synthgen/model/pipeline.py). `network` and `diffusion`
+    are the training config's sections, checked key by key when the pipeline builds them."""
+
+    WHAT: ClassVar[str] = "synthgen model config"
+    REMEDY: ClassVar[str] = "not a synthgen model folder; train one with synthgen train"
+    FORMAT: ClassVar[str] = MODEL_FORMAT
+    VERSION_KEY: ClassVar[str] = "format_version"  # the key model folders have carried since their first version
+    SCHEMA_VERSION: ClassVar[int] = MODEL_FORMAT_VERSION
+
+    network: dict
+    diffusion: dict  # format 1 (before EDM) lacks `parametrization`: those models are all vp
+    labels: dict  # LabelSpace.to_dict()
+    image_size: int
+    bit_depth: int = 8
+    label_prior: dict | None = None  # labels.label_prior of the training set
 
 
 @dataclass(frozen=True)
@@ -99,23 +121,23 @@ def load_state_dict(path: Path) -> dict:
 def write_run_header(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
     run.root.mkdir(parents=True, exist_ok=True)
     write_text_atomic(run.config, yaml.safe_dump(config_to_dict(config), sort_keys=False))
-    write_text_atomic(run.training_set, json.dumps(training_set_record(image_set), indent=2) + "\n")
+    training_set_record(image_set).write(run.training_set)
 
 
-def training_set_record(image_set: ImageSet) -> dict:
-    return {"name": image_set.name, "path": str(image_set.root.resolve()),
-            "manifest_sha256": image_set.manifest_sha256, "kind": image_set.kind}
+def training_set_record(image_set: ImageSet) -> TrainingSetRecord:
+    return TrainingSetRecord(name=image_set.name, path=str(image_set.root.resolve()),
+                             manifest_sha256=image_set.manifest_sha256, kind=image_set.kind)
 
 
 def check_resumable(run: RunFolder, config: TrainConfig, image_set: ImageSet) -> None:
     """--resume: the run must exist and have been started with this config and this data."""
     if not run.config.is_file():
         raise SynthgenError(f"cannot resume {run.root}: no run there (missing {run.config.name}); drop --resume")
-    trained_on = read_json(run.training_set, "the run folder is incomplete; start a new run")
-    if trained_on.get("manifest_sha256") != image_set.manifest_sha256:
+    trained_on = TrainingSetRecord.read(run.training_set)
+    if trained_on.manifest_sha256 != image_set.manifest_sha256:
         raise SynthgenError(
-            f"cannot resume {run.root}: it was trained on {trained_on.get('name')!r} (manifest sha256 "
-            f"{str(trained_on.get('manifest_sha256'))[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
+            f"cannot resume {run.root}: it was trained on {trained_on.name!r} (manifest sha256 "
+            f"{trained_on.manifest_sha256[:12]}…), not on {image_set.root} ({image_set.manifest_sha256[:12]}…)"
         )
     # The data first: another data set also measures another sigma_data, a config difference.
     previous = config_to_dict(load_run_config(run.config))

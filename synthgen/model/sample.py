@@ -19,7 +19,9 @@ from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.model.config import Parametrization, Sampler, SamplingConfig, load_run_config
 from synthgen.model.labels import LabelSpace
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
-from synthgen.model.run_folder import RunFolder, read_json
+from synthgen.model.model_card import ModelCard
+from synthgen.model.run_folder import RunFolder
+from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
 from synthgen.progress import progress_bar
 
 SAMPLE_COLUMNS = ("sample_index", "seed", "sampler", "steps", "guidance", "churn", "model_sha256")
@@ -158,12 +160,12 @@ def sampling_settings(folder: RunFolder, pipeline: DiffusionPipeline, sampler: s
 
 def _provenance(folder: RunFolder, n: int | None, per_class: dict | None, seed: int, start: int, stop: int,
                 settings: dict) -> dict:
-    card = read_json(folder.model_card, "the run has no model card") if folder.model_card.is_file() else {}
-    return {
-        "generator": "synthgen conditional diffusion (MONAI DiffusionModelUNet)",
-        "run": str(folder.root.resolve()),
-        "model_sha256": settings["model_sha256"],
-        "training_set": card.get("training_set"),
-        "model_card": card,
-        "sampling": {**settings, "seed": seed, "n": n, "per_class": per_class, "start": start, "stop": stop},
-    }
+    card = ModelCard.read(folder.model_card) if folder.model_card.is_file() else None
+    return SampleProvenance(
+        generator=GENERATOR,
+        run=str(folder.root.resolve()),
+        model_sha256=settings["model_sha256"],
+        training_set=card.training_set if card is not None else None,
+        model_card=card,
+        sampling=SamplingRecord(**settings, seed=seed, n=n, per_class=per_class, start=start, stop=stop),
+    ).to_dict()

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.optim.swa_utils import AveragedModel
 
-from synthgen.atomic import check_output_folder, write_text_atomic
+from synthgen.atomic import check_output_folder
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
@@ -37,7 +37,8 @@ from synthgen.model.labels import label_prior
 from synthgen.model.lr_schedule import lr_factor
 from synthgen.model.network import build_unet, count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
-from synthgen.model.run_folder import RunFolder, check_resumable, read_json, write_run_header
+from synthgen.model.model_card import ModelCard, TrainingSetRecord
+from synthgen.model.run_folder import RunFolder, check_resumable, write_run_header
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
 
@@ -246,27 +247,27 @@ class _Trainer:
     def _finish(self, steps: int, final_loss: float, wall_time_s: float) -> str:
         weights, ema = self._choose_weights()
         sha = self._pipeline(weights).save(self.run.model_dir, weights.state_dict())
-        card = {
-            "model_sha256": sha,
-            "training_set": read_json(self.run.training_set, "written when the run started"),
-            "classes": list(self.dataset.label_space.classes),
-            "findings": list(self.dataset.label_space.findings),
-            "image_size": self.dataset.image_size,
-            "bit_depth": self.dataset.bit_depth,
-            "training_images": len(self.dataset),
-            "parameters": count_parameters(self.unet),
-            "steps": steps,
-            "budget": {"steps": self.config.training.steps, "minutes": self.config.training.minutes},
-            "ema": ema,
-            "batch_size": self.config.training.batch_size,
-            "seed": self.config.training.seed,
-            "processes": self.world_size,
-            "device": str(self.device),
-            "final_loss": final_loss,
-            "wall_time_s": round(wall_time_s, 1),
-            "versions": library_versions(),
-        }
-        write_text_atomic(self.run.model_card, json.dumps(card, indent=2) + "\n")
+        card = ModelCard(
+            model_sha256=sha,
+            training_set=TrainingSetRecord.read(self.run.training_set),
+            classes=list(self.dataset.label_space.classes),
+            findings=list(self.dataset.label_space.findings),
+            image_size=self.dataset.image_size,
+            bit_depth=self.dataset.bit_depth,
+            training_images=len(self.dataset),
+            parameters=count_parameters(self.unet),
+            steps=steps,
+            budget={"steps": self.config.training.steps, "minutes": self.config.training.minutes},
+            ema=ema,
+            batch_size=self.config.training.batch_size,
+            seed=self.config.training.seed,
+            processes=self.world_size,
+            device=str(self.device),
+            final_loss=final_loss,
+            wall_time_s=round(wall_time_s, 1),
+            versions=library_versions(),
+        )
+        card.write(self.run.model_card)
         return sha
 
     def _result(self, steps: int, loss: float, wall: float) -> TrainResult:

@@ -121,10 +121,10 @@ def _checkpoint_step(path: Path) -> int:
 
 
 def _read_card(run) -> tuple[int, float, str]:
-    from synthgen.model.run_folder import read_json
+    from synthgen.model.model_card import ModelCard
 
-    card = read_json(run.model_card, "training finished without a model card")
-    return int(card["steps"]), float(card["final_loss"]), str(card["model_sha256"])
+    card = ModelCard.read(run.model_card)
+    return card.steps, card.final_loss, card.model_sha256
 
 
 def _train_with_torchrun(ctx: StageContext, out: Path, resume: bool, processes: int) -> None:
@@ -157,14 +157,15 @@ def _describe_train(s: dict) -> str:
 
 def _sample(ctx: StageContext) -> dict:
     from synthgen.model.sample import sample
+    from synthgen.model.sample_provenance import SampleProvenance
 
     c = ctx.config.sample
     image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, n=c.n, per_class=c.per_class, sampler=c.sampler,
                        steps=c.steps, guidance=c.guidance, seed=c.seed, batch_size=c.batch_size, device=c.device,
                        progress=ctx.progress)
-    settings = image_set.info["provenance"]["sampling"]
+    settings = SampleProvenance.of(image_set).sampling
     return {"images": len(image_set), "by_class": image_set.info["counts"]["by_class"],
-            "sampler": settings["sampler"], "steps": settings["steps"], "guidance": settings["guidance"]}
+            "sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance}
 
 
 def _describe_sample(s: dict) -> str:
@@ -194,10 +195,10 @@ def _audit(ctx: StageContext) -> dict:
 
         # The filtered set is an image set of its own beside the others in the run folder.
         os.replace(out / FILTERED_DIR, ctx.stage / FILTERED)
-    counts = document["counts"]
-    return {"flagged": counts["flagged"], "synthetic": counts["synthetic"], "kept": counts["synthetic"] - counts["flagged"],
-            "flagged_fraction": document["flagged_fraction"],
-            "holdout_flagged_fraction": document["holdout_flagged_fraction"], "verdict": document["verdict"],
+    counts = document.counts
+    return {"flagged": counts.flagged, "synthetic": counts.synthetic, "kept": counts.synthetic - counts.flagged,
+            "flagged_fraction": document.flagged_fraction,
+            "holdout_flagged_fraction": document.holdout_flagged_fraction, "verdict": document.verdict,
             "filtered": c.filter}
 
 

@@ -13,6 +13,7 @@
 A folder's tree sha256 covers every file's relative path and bytes, except the image sets' pixel
 caches (`.cache/`, rebuilt by readers). Every write of run.json is atomic (temporary file and
 rename), so a run killed at any moment leaves the previous or the next state, never half of one.
+`RunDocument` is the file's one definition; reading a run.json that does not match it fails naming the key.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar, Literal
 
-from synthgen.atomic import write_text_atomic
+from synthgen.document import Document
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 
@@ -72,7 +74,7 @@ def now() -> str:
 
 @dataclass
 class StageRecord:
-    status: str
+    status: Literal["running", "done", "failed"]
     config_sha256: str
     inputs: dict[str, str]
     outputs: dict[str, str] = field(default_factory=dict)
@@ -82,6 +84,22 @@ class StageRecord:
     wall_time_s: float = 0.0
     summary: dict = field(default_factory=dict)
     error: str = ""
+
+
+@dataclass(frozen=True)
+class RunDocument(Document):
+    """run.json itself (see the module docstring)."""
+
+    WHAT: ClassVar[str] = "synthgen run state"
+    REMEDY: ClassVar[str] = "choose another --out, or delete that run.json to start over"
+    FORMAT: ClassVar[str] = STATE_FORMAT
+    VERSION_KEY: ClassVar[str] = "format_version"  # run.json has said `format_version` since its first version
+    SCHEMA_VERSION: ClassVar[int] = STATE_FORMAT_VERSION
+
+    config: str
+    updated: str
+    resolved_config: dict
+    stages: dict[str, StageRecord]
 
 
 class RunState:
@@ -101,27 +119,11 @@ class RunState:
         path = Path(root) / STATE_FILE
         if not path.is_file():
             return cls(root, config, {})
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != STATE_FORMAT:
-                raise ValueError(f"format is {data.get('format')!r}, not {STATE_FORMAT!r}")
-            stages = {name: StageRecord(**record) for name, record in data["stages"].items()}
-        except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError, ValueError) as err:
-            raise SynthgenError(
-                f"{path} is not a synthgen run state ({err}): choose another --out, or delete {path} to start over"
-            ) from None
-        return cls(root, config, stages)
+        return cls(root, config, RunDocument.read(path).stages)
 
     def save(self) -> None:
-        document = {
-            "format": STATE_FORMAT,
-            "format_version": STATE_FORMAT_VERSION,
-            "config": self.config,
-            "updated": now(),
-            "resolved_config": self.resolved_config,
-            "stages": {name: record.__dict__ for name, record in self.stages.items()},
-        }
-        write_text_atomic(self.path, json.dumps(document, indent=2) + "\n")
+        RunDocument(config=self.config, updated=now(), resolved_config=self.resolved_config,
+                    stages=self.stages).write(self.path)
 
 
 def _files(root: Path):
