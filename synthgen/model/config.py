@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from synthgen.config import build_dataclass, read_yaml_mapping
+from synthgen.config import build_dataclass, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 
 
@@ -259,10 +259,10 @@ class TrainConfig:
 
 
 def load_train_config(path: Path | None) -> TrainConfig:
-    """The config in `path` (YAML), or the defaults when None."""
+    """The config in `path` (YAML, which may name a `base:` file it overrides), or the defaults when None."""
     if path is None:
         return TrainConfig()
-    return config_from_dict(read_yaml_mapping(path), f"config {path}")
+    return config_from_dict(with_base(read_yaml_mapping(path), f"config {path}"), f"config {path}")
 
 
 def load_run_config(path: Path) -> TrainConfig:

@@ -1,7 +1,8 @@
 """The run config: one YAML file naming every stage of `synthgen run`, validated into dataclasses.
 
     created: 2026-01-01T00:00:00Z   # optional: pins every timestamp, so reruns are byte-identical
-    prepare:  {source: phantom, n: 600, size: 64, seed: 0}      # or source: <path> + prepare options
+    prepare:  {source: phantom, n: 600, size: 64, seed: 0}      # or source: <path> + prepare options,
+                                                                # or base: configs/prepare/X.yaml (+ overrides)
     train:    {base: configs/train/demo.yaml, training: {steps: 300}}   # a training config, overridable
     sample:   {n: 400, seed: 0}                                 # or per_class: {normal: 100, ...}
     audit:    {fpr: 0.01, filter: true}
@@ -9,8 +10,8 @@
     export:   {formats: [dicom], to: null}
 
 Missing keys keep the defaults below; unknown keys and wrong types are errors naming
-`section.key`. Relative paths (sources, labels, `train.base`) are relative to the current folder,
-as in configs/prepare/*.yaml.
+`section.key`. Any section may name a `base:` YAML file whose keys it overrides (synthgen.config).
+Relative paths (sources, labels, bases) are relative to the current folder, as in configs/prepare/*.yaml.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 
 import yaml
 
-from synthgen.config import build_dataclass, read_yaml_mapping
+from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
 from synthgen.source_problems import DROP_CHOICES
@@ -204,23 +205,16 @@ def source_date_epoch(created: str) -> int:
 
 
 def load_run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
-    """Read and validate a run config; `train.base` names a training YAML the section overrides;
-    each override `section.key=value` (value in YAML, e.g. `sample.n=200`) replaces one key."""
+    """Read and validate a run config. Any section may say `base: FILE.yaml` (`prepare.base`: a
+    configs/prepare file, `train.base`: a configs/train file) whose keys it overrides; each override
+    `section.key=value` (value in YAML, e.g. `sample.n=200`) replaces one key."""
     path = Path(path)
     data = read_yaml_mapping(path)
     where = f"config {path}"
     for override in overrides:
         data = _with_override(data, override)
-    train = data.get("train", {})
-    if not isinstance(train, dict):
-        raise SynthgenError(f"{where}.train must be a mapping, not {type(train).__name__}")
-    if "base" in train:
-        train = dict(train)
-        base = train.pop("base")
-        if not isinstance(base, str):
-            raise SynthgenError(f"{where}.train.base must be the path of a training YAML, not {base!r}")
-        train = _merged(read_yaml_mapping(Path(base)), train)
-        data = {**data, "train": train}
+    data = {name: with_base(value, f"{where}.{name}") if isinstance(value, dict) else value
+            for name, value in data.items()}
     if isinstance(data.get("created"), (dt.date, dt.datetime)):  # YAML reads unquoted times as datetimes
         data = {**data, "created": data["created"].isoformat()}
     return build_dataclass(RunConfig, data, where)
@@ -237,15 +231,4 @@ def _with_override(data: dict, override: str) -> dict:
         value = text
     for name in reversed(names):
         value = {name: value}
-    return _merged(data, value)
-
-
-def _merged(base: dict, overrides: dict) -> dict:
-    """`overrides` on top of `base`, section by section (nested mappings merged, other values replaced)."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return merged(data, value)
