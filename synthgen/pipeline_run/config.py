@@ -27,6 +27,7 @@ import yaml
 from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
 
 PHANTOM = "phantom"
@@ -34,43 +35,20 @@ EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
 
 
 @dataclass(frozen=True)
-class PrepareConfig:
-    """The real image set: the built-in phantom, or any source `synthgen prepare` reads."""
+class PrepareConfig(PrepareOptions):
+    """The real image set: the built-in phantom, or any source `synthgen prepare` reads (with every
+    PrepareOptions key; those beyond size, seed and the split fractions apply to path sources only)."""
 
     source: str = PHANTOM
-    size: int = 64
-    seed: int = 0
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
     # phantom only
-    n: int | None = None  # images (phantom default 600)
+    n: int | None = None  # images (default: synthgen.chest_phantom.DEFAULT_IMAGES)
     bit_depth: int = 8
-    # path sources only (the options of synthgen.ingest.prepare)
-    format: str = "auto"
-    labels: str | None = None
-    path_column: str = "path"
-    label_column: str = "label"
-    patient_column: str | None = None
-    patient_pattern: str | None = None
-    findings_column: str | None = None
-    findings_separator: str = "|"
-    no_finding: str = "No Finding"
-    split_column: str | None = None
-    uid_column: str | None = None
-    classes: tuple[str, ...] | None = None
-    findings: tuple[str, ...] | None = None
-    resplit: bool = False
-    dedupe: bool = False
-    drop: tuple[str, ...] = ()  # row problems to leave out (synthgen.source_problems.DROP_CHOICES)
-    keep_source_names: bool = False
-    source_map: str | None = None  # default: beside the run folder, RUN.PRIVATE-source-names.csv
-    name: str | None = None
-    workers: int | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.is_phantom:
-            path_options = [f.name for f in dataclasses.fields(self)
-                            if f.name in _PATH_SOURCE_OPTIONS and getattr(self, f.name) != f.default]
+            path_options = [f.name for f in dataclasses.fields(PrepareOptions)
+                            if f.name not in _PHANTOM_OPTIONS and getattr(self, f.name) != f.default]
             if path_options:
                 raise ValueError(f"{', '.join(path_options)} apply to a path source, not to source: phantom")
         elif self.n is not None:
@@ -83,16 +61,12 @@ class PrepareConfig:
     def is_phantom(self) -> bool:
         return self.source == PHANTOM
 
-    def prepare_options(self) -> dict:
-        """Keyword arguments of synthgen.ingest.prepare (path sources)."""
-        return {name: getattr(self, name) for name in ("size", "seed", "val_fraction", "test_fraction",
-                                                         *_PATH_SOURCE_OPTIONS)}
+    def prepare_options(self) -> PrepareOptions:
+        """The options of synthgen.ingest.prepare (path sources)."""
+        return PrepareOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(PrepareOptions)})
 
 
-_PATH_SOURCE_OPTIONS = ("format", "labels", "path_column", "label_column", "patient_column", "patient_pattern",
-                        "findings_column", "findings_separator", "no_finding", "split_column", "uid_column",
-                        "classes", "findings", "resplit", "dedupe", "drop", "keep_source_names", "source_map",
-                        "name", "workers")
+_PHANTOM_OPTIONS = ("size", "seed", "val_fraction", "test_fraction")  # the PrepareOptions a phantom takes too
 
 
 # Added with issue 15 (row problems, source-name hashing): their defaults, as config_to_dict writes them.

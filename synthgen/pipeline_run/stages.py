@@ -66,10 +66,10 @@ def _prepare(ctx: StageContext) -> dict:
     c = ctx.config.prepare
     out = ctx.stage / DATA
     if c.is_phantom:
-        from synthgen.chest_phantom import phantom
+        from synthgen.chest_phantom import DEFAULT_IMAGES, phantom
         from synthgen.progress import progress_bar
 
-        n = c.n or 600
+        n = c.n or DEFAULT_IMAGES
         with progress_bar(n, "phantom", unit="images", enabled=ctx.progress) as advance:
             image_set = phantom(out, n=n, size=c.size, seed=c.seed, val_fraction=c.val_fraction,
                                 test_fraction=c.test_fraction, bit_depth=c.bit_depth, on_image=advance)
@@ -77,9 +77,8 @@ def _prepare(ctx: StageContext) -> dict:
         from synthgen.ingest import prepare
         from synthgen.sources.names import default_map_path
 
-        options = c.prepare_options()
-        options["source_map"] = options["source_map"] or default_map_path(ctx.root)  # not in the staging folder
-        image_set = prepare(c.source, out, progress=ctx.progress, **options)
+        source_map = c.source_map or str(default_map_path(ctx.root))  # beside the run folder, not in the staging one
+        image_set = prepare(c.source, out, c.prepare_options(), source_map=source_map, progress=ctx.progress)
     counts = image_set.info["counts"]
     return {"images": counts["images"], "patients": counts["patients"], "classes": image_set.classes,
             "image_size": image_set.image_size, "by_split": counts["by_split"]}

@@ -1,0 +1,72 @@
+"""Each stage's options are declared once: its option dataclass, the CLI and the run config agree."""
+
+import dataclasses
+
+import click
+import pytest
+
+from synthgen.cli import cli
+from synthgen.options import cli_fields, flag_of
+from synthgen.pipeline_run.config import PrepareConfig
+from synthgen.prepare_options import PrepareOptions
+from synthgen.sources.base import SourceOptions
+
+
+def cli_parameters(command_name: str) -> dict[str, click.Parameter]:
+    return {p.name: p for p in cli.commands[command_name].params}
+
+
+def cli_default(parameter: click.Parameter, field: dataclasses.Field) -> object:
+    """The field value a command line without this option gives."""
+    default = parameter.default
+    if default is None:
+        return field.default
+    return parameter.type.convert(default, parameter, None) if isinstance(default, str) else default
+
+
+def assert_cli_matches(command_name: str, options: type, own: set[str]) -> None:
+    """Every option field is a CLI option with its flag and default; every other CLI option is in `own`."""
+    parameters = cli_parameters(command_name)
+    for field in cli_fields(options):
+        assert field.name in parameters, f"{options.__name__}.{field.name} has no option in synthgen {command_name}"
+        parameter = parameters[field.name]
+        assert flag_of(field) in parameter.opts, f"{field.name}: flag {parameter.opts}"
+        assert cli_default(parameter, field) == field.default, f"{command_name} {flag_of(field)}: default differs"
+    extra = set(parameters) - {f.name for f in cli_fields(options)} - own - {"help"}
+    assert not extra, f"synthgen {command_name} options {sorted(extra)} are not fields of {options.__name__}"
+
+
+def assert_section_matches(section: type, options: type, own: set[str]) -> None:
+    """Every option field is a key of the run-config section with the same default; other keys are in `own`."""
+    keys = {f.name: f for f in dataclasses.fields(section)}
+    for field in dataclasses.fields(options):
+        assert field.name in keys, f"{options.__name__}.{field.name} is not a key of the run config's {section.__name__}"
+        assert keys[field.name].default == field.default, f"{section.__name__}.{field.name}: default differs"
+    extra = set(keys) - {f.name for f in dataclasses.fields(options)} - own
+    assert not extra, f"run-config keys {sorted(extra)} of {section.__name__} are not fields of {options.__name__}"
+
+
+def test_prepare_cli_options_are_the_prepare_options():
+    assert_cli_matches("prepare", PrepareOptions, own={"source", "config", "out", "salt", "overwrite"})
+
+
+def test_run_config_prepare_section_is_the_prepare_options_plus_the_source():
+    assert_section_matches(PrepareConfig, PrepareOptions, own={"source", "n", "bit_depth"})
+
+
+def test_source_adapters_default_to_the_prepare_defaults():
+    adapters, prepare = SourceOptions(), PrepareOptions()
+    shared = [f.name for f in dataclasses.fields(SourceOptions) if hasattr(prepare, f.name)]
+    assert len(shared) >= 10
+    assert [getattr(adapters, name) for name in shared] == [getattr(prepare, name) for name in shared]
+
+
+def test_cli_choices_come_from_the_source_registry():
+    from synthgen.sources import ADAPTERS
+
+    assert cli_parameters("prepare")["format"].type.choices == ("auto", *ADAPTERS)
+
+
+@pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(PrepareOptions)])
+def test_every_prepare_option_has_help(field):
+    assert next(f for f in cli_fields(PrepareOptions) if f.name == field).metadata["help"]
