@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from privacy.defaults import EXACT_LIMIT
+
 log = logging.getLogger(__name__)
 
-DEFAULT_EXACT_LIMIT = 250_000  # exact search of 100k x 100k (dim 128) takes ~40 s on 2 cores
+DEFAULT_EXACT_LIMIT = EXACT_LIMIT  # privacy.defaults
 DEFAULT_CHUNK = 8192
 RECALL_SAMPLE = 1000
 

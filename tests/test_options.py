@@ -5,9 +5,10 @@ import dataclasses
 import click
 import pytest
 
+from privacy.settings import AuditSettings
 from synthgen.cli import cli
 from synthgen.options import cli_fields, flag_of
-from synthgen.pipeline_run.config import PrepareConfig
+from synthgen.pipeline_run.config import AuditConfig, PrepareConfig, load_run_config
 from synthgen.prepare_options import PrepareOptions
 from synthgen.sources.base import SourceOptions
 
@@ -70,3 +71,36 @@ def test_cli_choices_come_from_the_source_registry():
 @pytest.mark.parametrize("field", [f.name for f in dataclasses.fields(PrepareOptions)])
 def test_every_prepare_option_has_help(field):
     assert next(f for f in cli_fields(PrepareOptions) if f.name == field).metadata["help"]
+
+
+def test_audit_cli_options_are_the_audit_settings():
+    assert_cli_matches("audit", AuditSettings,
+                       own={"train", "synthetic", "holdout", "out", "filter_", "encoder", "selftest", "overwrite"})
+
+
+def test_run_config_audit_section_is_the_audit_settings_plus_filter_and_holdout():
+    assert_section_matches(AuditConfig, AuditSettings, own={"filter", "holdout"})
+
+
+def test_audit_settings_build_the_engine_options_with_the_same_defaults():
+    from privacy.audit import AuditOptions
+
+    built, engine = AuditSettings().options(), AuditOptions()
+    assert built == engine
+
+
+def test_audit_settings_from_a_run_config_reach_the_engine(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("audit: {fpr: 0.05, encoder_steps: 7, exact_limit: 1000, selftest_copies: 0, seed: 4}\n")
+    options = load_run_config(config).audit.options()
+    assert (options.fpr, options.encoder.steps, options.encoder.seed, options.search.exact_limit,
+            options.search.seed, options.selftest_copies) == (0.05, 7, 4, 1000, 4, 0)
+
+
+def test_audit_keys_added_later_leave_the_config_hash_of_older_runs_alone(tmp_path):
+    config = tmp_path / "run.yaml"
+    config.write_text("audit: {fpr: 0.01, filter: true}\n")
+    assert set(load_run_config(config).section("audit")) == {
+        "fpr", "filter", "holdout", "encoder_steps", "encoder_width", "seed"}
+    config.write_text("audit: {selftest_copies: 10}\n")
+    assert load_run_config(config).section("audit")["selftest_copies"] == 10

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from privacy.settings import AuditSettings
 from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
@@ -69,8 +70,12 @@ class PrepareConfig(PrepareOptions):
 _PHANTOM_OPTIONS = ("size", "seed", "val_fraction", "test_fraction")  # the PrepareOptions a phantom takes too
 
 
-# Added with issue 15 (row problems, source-name hashing): their defaults, as config_to_dict writes them.
-_LATER_PREPARE_DEFAULTS = {"drop": [], "keep_source_names": False, "source_map": None}
+# Keys added after run folders existed, by section: they count in a stage's config hash only when
+# set to another value than their default, so upgrading synthgen does not by itself redo a finished run.
+_ADDED_LATER = {
+    "prepare": ("drop", "keep_source_names", "source_map"),  # issue 15: row problems, source-name hashing
+    "audit": ("exact_limit", "selftest_copies", "selftest_floor", "membership_auc_limit"),  # issue 13: as the CLI
+}
 
 
 @dataclass(frozen=True)
@@ -94,13 +99,11 @@ class SampleConfig:
 
 
 @dataclass(frozen=True)
-class AuditConfig:
-    fpr: float = 0.01
+class AuditConfig(AuditSettings):
+    """privacy.settings.AuditSettings, plus what the run decides: filter and the held-out set."""
+
     filter: bool = True  # export and validate the unflagged images only
     holdout: str | None = None  # real image set never trained on (default: val + test splits of the data)
-    encoder_steps: int = 400
-    encoder_width: int = 16
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,15 +159,12 @@ class RunConfig:
             raise ValueError(f"threads must be >= 1 (or left out), got {self.threads}")
 
     def section(self, name: str) -> dict:
-        """One section as plain JSON-able values (what a stage's config hash covers).
-
-        Prepare options added after run folders existed count only when set, so upgrading synthgen
-        does not by itself redo a finished run."""
-        values = config_to_dict(getattr(self, name))
-        if name == "prepare":
-            values = {k: v for k, v in values.items()
-                      if k not in _LATER_PREPARE_DEFAULTS or v != _LATER_PREPARE_DEFAULTS[k]}
-        return values
+        """One section as plain JSON-able values (what a stage's config hash covers); keys added
+        later (_ADDED_LATER) count only when set."""
+        section = getattr(self, name)
+        later = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default  # as config_to_dict
+                 for f in dataclasses.fields(section) if f.name in _ADDED_LATER.get(name, ())}
+        return {k: v for k, v in config_to_dict(section).items() if k not in later or v != later[k]}
 
 
 def source_date_epoch(created: str) -> int:

@@ -174,25 +174,18 @@ def _describe_sample(s: dict) -> str:
 # --- audit --------------------------------------------------------------------------------------
 
 def _audit(ctx: StageContext) -> dict:
-    from privacy.audit import AuditOptions, audit
-    from privacy.encoder import EncoderConfig
-    from privacy.search import SearchOptions
-    from synthgen.errors import SynthgenError
+    from privacy.audit import audit, filtered_set
 
     c = ctx.config.audit
     try:
-        options = AuditOptions(fpr=c.fpr, encoder=EncoderConfig(width=c.encoder_width, steps=c.encoder_steps, seed=c.seed),
-                               search=SearchOptions(seed=c.seed))
+        options = c.options()
     except ValueError as err:
         raise SynthgenError(f"run config audit: {err}") from None
     out = ctx.stage / AUDIT
-    document = audit(ctx.input(DATA), ctx.input(SYNTHETIC), out, holdout=c.holdout, fpr=c.fpr, filter=c.filter,
+    document = audit(ctx.input(DATA), ctx.input(SYNTHETIC), out, holdout=c.holdout, filter=c.filter,
                      options=options, progress=ctx.progress)
-    if c.filter:
-        from privacy.filter import FILTERED_DIR
-
-        # The filtered set is an image set of its own beside the others in the run folder.
-        os.replace(out / FILTERED_DIR, ctx.stage / FILTERED)
+    if c.filter:  # the filtered set is an image set of its own beside the others in the run folder
+        os.replace(filtered_set(out), ctx.stage / FILTERED)
     counts = document["counts"]
     return {"flagged": counts["flagged"], "synthetic": counts["synthetic"], "kept": counts["synthetic"] - counts["flagged"],
             "flagged_fraction": document["flagged_fraction"],
