@@ -25,6 +25,8 @@ from typing import Any
 
 import click
 
+from synthgen.errors import SynthgenError
+
 Choices = Sequence[str] | Callable[[], Sequence[str]]
 
 
@@ -94,9 +96,11 @@ class ListOf(click.ParamType):
         parts = value if isinstance(value, (list, tuple)) else [p.strip() for p in str(value).split(",") if p.strip()]
         try:
             return tuple(self.item(part) for part in parts)
-        except ValueError:
-            self.fail(f"{value!r} must be comma-separated {self.item.__name__} values, e.g. "
-                      f"{'0.1,0.25' if self.item is float else 'a,b'}", param, ctx)
+        except ValueError:  # one line naming the option, like every other bad input
+            flag = param.opts[0] if param is not None else "value"
+            example = "0.1,0.25" if self.item is float else "a,b"
+            raise SynthgenError(f"{flag} {value!r} must be comma-separated {self.item.__name__} values, "
+                                f"e.g. {example}") from None
 
 
 def _click_settings(item: dataclasses.Field, hint: object) -> dict:

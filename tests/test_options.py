@@ -5,12 +5,15 @@ import dataclasses
 import click
 import pytest
 
+from cli_helpers import assert_clean_error, run_cli
+
 from privacy.settings import AuditSettings
 from synthgen.cli import cli
 from synthgen.options import cli_fields, flag_of
-from synthgen.pipeline_run.config import AuditConfig, PrepareConfig, load_run_config
+from synthgen.pipeline_run.config import AuditConfig, PrepareConfig, ValidateConfig, load_run_config
 from synthgen.prepare_options import PrepareOptions
 from synthgen.sources.base import SourceOptions
+from validation.options import ValidateOptions
 
 
 def cli_parameters(command_name: str) -> dict[str, click.Parameter]:
@@ -104,3 +107,33 @@ def test_audit_keys_added_later_leave_the_config_hash_of_older_runs_alone(tmp_pa
         "fpr", "filter", "holdout", "encoder_steps", "encoder_width", "seed"}
     config.write_text("audit: {selftest_copies: 10}\n")
     assert load_run_config(config).section("audit")["selftest_copies"] == 10
+
+
+def test_validate_cli_options_are_the_validate_options():
+    assert_cli_matches("validate", ValidateOptions, own={
+        "real_train", "real_test", "synthetic", "out", "external_tests", "audit", "encoder", "threads", "overwrite"})
+
+
+def test_run_config_validate_section_is_the_validate_options_plus_external_tests():
+    assert_section_matches(ValidateConfig, ValidateOptions, own={"external_test"})
+
+
+def test_validate_defaults_are_those_of_the_library():
+    import inspect
+
+    from validation.api import validate
+    from validation.classifier import NETWORKS, Recipe
+
+    options, recipe = ValidateOptions(), Recipe()
+    arguments = options.arguments()
+    parameters = inspect.signature(validate).parameters
+    for name in ("seeds", "seed", "low_data", "bootstrap", "min_per_class"):
+        assert parameters[name].default == arguments[name], name
+    assert arguments["recipe"] == recipe
+    assert cli_parameters("validate")["network"].type.choices == NETWORKS
+
+
+def test_a_bad_list_option_is_one_line_naming_it(tmp_path, capsys):
+    code, _, err = run_cli(["validate", "--real-train", "a", "--real-test", "a", "--synthetic", "b",
+                            "--out", tmp_path / "v", "--low-data", "0.1,x"], capsys)
+    assert_clean_error(code, err, "--low-data '0.1,x' must be comma-separated float values")

@@ -30,6 +30,7 @@ from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
+from validation.options import ValidateOptions
 
 PHANTOM = "phantom"
 EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
@@ -107,16 +108,9 @@ class AuditConfig(AuditSettings):
 
 
 @dataclass(frozen=True)
-class ValidateConfig:
-    seeds: int = 3
-    seed: int = 0
-    network: str = "resnet-tiny"
-    width: int = 8
-    steps: int = 400
-    batch_size: int = 64
-    low_data: tuple[float, ...] = (0.1, 0.25)
-    bootstrap: int = 1000
-    min_per_class: int = 10
+class ValidateConfig(ValidateOptions):
+    """validation.options.ValidateOptions, plus the run's external real test sets."""
+
     external_test: tuple[str, ...] = ()  # `[NAME=]SET[:SPLIT]` real test sets of other sites or intakes
 
 

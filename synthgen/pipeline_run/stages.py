@@ -203,14 +203,10 @@ def _describe_audit(s: dict) -> str:
 
 def _validate(ctx: StageContext) -> dict:
     from validation.api import validate
-    from validation.classifier import Recipe
 
     c = ctx.config.validate
     result = validate(ctx.input(DATA), ctx.input(DATA), ctx.input(synthetic_for_use(ctx.config)), ctx.stage / VALIDATION,
-                      audit=ctx.input(AUDIT), seeds=c.seeds, seed=c.seed,
-                      recipe=Recipe(network=c.network, width=c.width, steps=c.steps, batch_size=c.batch_size),
-                      low_data=c.low_data, bootstrap=c.bootstrap, min_per_class=c.min_per_class,
-                      external_tests=c.external_test, progress=ctx.progress)
+                      audit=ctx.input(AUDIT), external_tests=c.external_test, progress=ctx.progress, **c.arguments())
     ratio = result.metrics["utility"].get("tstr_trtr_auc_ratio") or {}
     two_sample = result.metrics["two_sample"]
     return {"tstr_trtr_auc_ratio": ratio.get("value"), "ci_low": ratio.get("low"), "ci_high": ratio.get("high"),
