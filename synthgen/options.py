@@ -31,9 +31,12 @@ Choices = Sequence[str] | Callable[[], Sequence[str]]
 
 
 def option(default: Any = None, help: str = "", *, choices: Choices | None = None, flag: str | None = None,
-           path: bool = False, metavar: str | None = None, envvar: str | None = None) -> Any:
-    """A dataclass field that is also a CLI option (`--name-with-dashes`, or `flag`)."""
-    metadata = {"help": help, "choices": choices, "flag": flag, "path": path, "metavar": metavar, "envvar": envvar}
+           path: bool = False, metavar: str | None = None, envvar: str | None = None,
+           click_type: click.ParamType | None = None) -> Any:
+    """A dataclass field that is also a CLI option (`--name-with-dashes`, or `flag`); `click_type`
+    replaces the type derived from the field's (e.g. a click.IntRange)."""
+    metadata = {"help": help, "choices": choices, "flag": flag, "path": path, "metavar": metavar, "envvar": envvar,
+                "click_type": click_type}
     if isinstance(default, (list, dict, set)):
         raise TypeError("option defaults must be immutable: use a tuple")
     return dataclasses.field(default=default, metadata=metadata)
@@ -118,6 +121,8 @@ def _click_settings(item: dataclasses.Field, hint: object) -> dict:
         item_type = typing.get_args(base)[0]
         settings["type"] = ListOf(item_type)
         settings["default"] = ",".join(map(str, item.default)) if item.default else None
+    elif meta["click_type"] is not None:
+        settings["type"] = meta["click_type"]
     elif meta["choices"] is not None:
         settings["type"] = RegistryChoice(meta["choices"])
     elif meta["path"]:

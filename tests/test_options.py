@@ -10,7 +10,8 @@ from cli_helpers import assert_clean_error, run_cli
 from privacy.settings import AuditSettings
 from synthgen.cli import cli
 from synthgen.options import cli_fields, flag_of
-from synthgen.pipeline_run.config import AuditConfig, PrepareConfig, ValidateConfig, load_run_config
+from synthgen.export.options import ExportOptions
+from synthgen.pipeline_run.config import AuditConfig, ExportConfig, PrepareConfig, ValidateConfig, load_run_config
 from synthgen.prepare_options import PrepareOptions
 from synthgen.sources.base import SourceOptions
 from validation.options import ValidateOptions
@@ -137,3 +138,36 @@ def test_a_bad_list_option_is_one_line_naming_it(tmp_path, capsys):
     code, _, err = run_cli(["validate", "--real-train", "a", "--real-test", "a", "--synthetic", "b",
                             "--out", tmp_path / "v", "--low-data", "0.1,x"], capsys)
     assert_clean_error(code, err, "--low-data '0.1,x' must be comma-separated float values")
+
+
+def test_export_cli_options_are_the_export_options():
+    assert_cli_matches("export", ExportOptions, own={"image_set", "out", "codes", "overwrite"})
+
+
+def test_run_config_export_section_shares_the_export_defaults():
+    """formats (several) stands for format; filtered_only follows audit.filter; workers and backoff are
+    the library's (the run uses their defaults); check_dicom is the run's own."""
+    keys = {f.name: f.default for f in dataclasses.fields(ExportConfig)}
+    defaults = {f.name: f.default for f in dataclasses.fields(ExportOptions)}
+    assert set(keys) == {"formats", "check_dicom"} | (set(defaults) - {"format", "filtered_only", "workers", "backoff"})
+    assert keys["formats"] == (defaults["format"],)
+    for name in set(keys) & set(defaults):
+        assert keys[name] == defaults[name], name
+
+
+def test_export_choices_come_from_the_encoder_and_compression_registries():
+    from synthgen.export.api import ENCODERS
+    from synthgen.export.dicom_writer import COMPRESSIONS
+
+    parameters = cli_parameters("export")
+    assert parameters["format"].type.choices == tuple(ENCODERS)
+    assert parameters["compression"].type.choices == tuple(COMPRESSIONS)
+    assert ExportConfig(formats=tuple(ENCODERS)).formats == tuple(ENCODERS)
+
+
+def test_run_config_export_options_give_dicom_only_settings_to_dicom():
+    config = ExportConfig(formats=("dicom", "png"), compression="rle", to="dimse://A@h:104", retries=5)
+    dicom, png = config.options("dicom", filtered_only=True), config.options("png", filtered_only=True)
+    assert (dicom.format, dicom.compression, dicom.to, dicom.retries, dicom.filtered_only) == (
+        "dicom", "rle", "dimse://A@h:104", 5, True)
+    assert (png.format, png.compression, png.to, png.retries) == ("png", "none", None, 5)

@@ -27,13 +27,13 @@ import yaml
 from privacy.settings import AuditSettings
 from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
+from synthgen.export.options import ExportOptions, compressions, export_formats
 from synthgen.model.config import TrainConfig, config_to_dict
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
 from validation.options import ValidateOptions
 
 PHANTOM = "phantom"
-EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
 
 
 @dataclass(frozen=True)
@@ -114,22 +114,37 @@ class ValidateConfig(ValidateOptions):
     external_test: tuple[str, ...] = ()  # `[NAME=]SET[:SPLIT]` real test sets of other sites or intakes
 
 
+_EXPORT = ExportOptions()  # the section's defaults are export's, declared there once
+
+
 @dataclass(frozen=True)
 class ExportConfig:
-    formats: tuple[str, ...] = ("dicom",)
-    compression: str = "none"
-    to: str | None = None  # PACS: dicomweb+http://HOST:PORT/dicom-web or dimse://AET@HOST:PORT
-    retries: int = 3
+    """synthgen.export.options.ExportOptions for each of several formats (DICOM ones get `to` and
+    `compression`), plus the DICOM conformance check; `filtered_only` follows audit.filter."""
+
+    formats: tuple[str, ...] = (_EXPORT.format,)
+    compression: str = _EXPORT.compression
+    to: str | None = _EXPORT.to  # PACS: dicomweb+http://HOST:PORT/dicom-web or dimse://AET@HOST:PORT
+    retries: int = _EXPORT.retries
     check_dicom: int = 20  # DICOM files checked with dciodvfy (spread over the set); 0: none
 
     def __post_init__(self) -> None:
-        unknown = [f for f in self.formats if f not in EXPORT_FORMATS]
+        valid = export_formats()
+        unknown = [f for f in self.formats if f not in valid]
         if unknown or not self.formats or len(set(self.formats)) != len(self.formats):
-            raise ValueError(f"formats {list(self.formats)} must be distinct values of {', '.join(EXPORT_FORMATS)}")
+            raise ValueError(f"formats {list(self.formats)} must be distinct values of {', '.join(valid)}")
+        if self.compression not in compressions():
+            raise ValueError(f"compression {self.compression!r} is not one of {', '.join(compressions())}")
         if self.to and "dicom" not in self.formats:
             raise ValueError("to (a PACS) sends DICOM: add dicom to formats")
         if self.check_dicom < 0:
             raise ValueError(f"check_dicom must be >= 0, got {self.check_dicom}")
+
+    def options(self, format: str, filtered_only: bool) -> ExportOptions:
+        """The export of one of `formats`."""
+        dicom = format == "dicom"
+        return ExportOptions(format=format, filtered_only=filtered_only, to=self.to if dicom else None,
+                             compression=self.compression if dicom else _EXPORT.compression, retries=self.retries)
 
 
 @dataclass(frozen=True)

@@ -252,10 +252,8 @@ def _export(ctx: StageContext) -> dict:
     source = ctx.input(synthetic_for_use(ctx.config))
     files, sent = {}, None
     for fmt in c.formats:
-        dicom = fmt == "dicom"
-        result = export(source, ctx.stage / EXPORT / fmt, format=fmt, filtered_only=ctx.config.audit.filter,
-                        to=c.to if dicom else None, compression=c.compression if dicom else "none",
-                        retries=c.retries, progress=ctx.progress)
+        result = export(source, ctx.stage / EXPORT / fmt, c.options(fmt, filtered_only=ctx.config.audit.filter),
+                        progress=ctx.progress)
         files[fmt] = result.files
         if result.push is not None:
             sent = {"destination": str(result.push.destination), "instances": len(result.push.sent)}
