@@ -11,7 +11,10 @@ from privacy.settings import AuditSettings
 from synthgen.cli import cli
 from synthgen.options import cli_fields, flag_of
 from synthgen.export.options import ExportOptions
-from synthgen.pipeline_run.config import AuditConfig, ExportConfig, PrepareConfig, ValidateConfig, load_run_config
+from synthgen.model.sample_options import SampleOptions
+from synthgen.pipeline_run.config import (
+    AuditConfig, ExportConfig, PrepareConfig, SampleConfig, ValidateConfig, load_run_config,
+)
 from synthgen.prepare_options import PrepareOptions
 from synthgen.sources.base import SourceOptions
 from validation.options import ValidateOptions
@@ -171,3 +174,51 @@ def test_run_config_export_options_give_dicom_only_settings_to_dicom():
     assert (dicom.format, dicom.compression, dicom.to, dicom.retries, dicom.filtered_only) == (
         "dicom", "rle", "dimse://A@h:104", 5, True)
     assert (png.format, png.compression, png.to, png.retries) == ("png", "none", None, 5)
+
+
+def test_sample_cli_options_are_the_sample_options():
+    assert_cli_matches("sample", SampleOptions, own={"run", "out", "start", "count", "name", "overwrite"})
+
+
+def test_run_config_sample_section_is_the_sample_options():
+    assert_section_matches(SampleConfig, SampleOptions, own=set())
+
+
+def test_sample_defaults_are_those_of_the_library():
+    import inspect
+
+    from synthgen.model.sample import sample
+
+    parameters = inspect.signature(sample).parameters
+    assert parameters["options"].default is None and "seed" not in parameters  # SampleOptions holds them
+
+
+def test_per_class_option_parses_counts_and_names_itself_when_bad(tmp_path, capsys):
+    from synthgen.model.sample_options import ClassCounts
+
+    assert ClassCounts().convert("normal=5, effusion=2", None, None) == {"normal": 5, "effusion": 2}
+    code, _, err = run_cli(["sample", "--run", tmp_path, "--out", tmp_path / "s", "--per-class", "normal:5"], capsys)
+    assert_clean_error(code, err, "--per-class 'normal:5': write class=count pairs")
+
+
+def test_samplers_come_from_one_registry():
+    from synthgen.model.config import DEFAULT_SAMPLER, DEFAULT_STEPS, SAMPLERS_OF, Parametrization, Sampler
+
+    names = tuple(s.value for s in Sampler)
+    assert cli_parameters("sample")["sampler"].type.choices == names
+    assert all(name in cli_parameters("sample")["sampler"].help for name in names)
+    assert {p: s[0] for p, s in SAMPLERS_OF.items()} == DEFAULT_SAMPLER
+    assert SAMPLERS_OF[Parametrization.EDM] == (Sampler.DPM_SOLVER, Sampler.HEUN)
+    assert SAMPLERS_OF[Parametrization.VP] == (Sampler.DDIM, Sampler.DPM_SOLVER, Sampler.DDPM)
+    assert DEFAULT_STEPS == {Sampler.HEUN: 12, Sampler.DDIM: 20, Sampler.DPM_SOLVER: 20, Sampler.DDPM: 1000}
+
+
+@pytest.mark.parametrize("parametrization", ["edm", "vp"])
+def test_every_registered_sampler_builds_its_loop(parametrization):
+    from synthgen.model.config import SAMPLERS_OF, DiffusionConfig, Parametrization
+    from synthgen.model.samplers import sampler_loop
+
+    config = DiffusionConfig(parametrization=Parametrization(parametrization), timesteps=20)
+    for sampler in SAMPLERS_OF[config.parametrization]:
+        loop = sampler_loop(config, sampler, 4)
+        assert type(loop).__name__ == sampler.loops[parametrization].split(":")[1]

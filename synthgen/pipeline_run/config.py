@@ -29,6 +29,7 @@ from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_bas
 from synthgen.errors import SynthgenError
 from synthgen.export.options import ExportOptions, compressions, export_formats
 from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.model.sample_options import SampleOptions
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
 from validation.options import ValidateOptions
@@ -75,20 +76,14 @@ _PHANTOM_OPTIONS = ("size", "seed", "val_fraction", "test_fraction")  # the Prep
 # set to another value than their default, so upgrading synthgen does not by itself redo a finished run.
 _ADDED_LATER = {
     "prepare": ("drop", "keep_source_names", "source_map"),  # issue 15: row problems, source-name hashing
+    "sample": ("churn",),  # issue 13: as the CLI
     "audit": ("exact_limit", "selftest_copies", "selftest_floor", "membership_auc_limit"),  # issue 13: as the CLI
 }
 
 
 @dataclass(frozen=True)
-class SampleConfig:
-    n: int | None = None  # images in all, split like the training set ...
-    per_class: dict | None = None  # ... or {class: count}
-    sampler: str | None = None  # default: the training config's sampling section
-    steps: int | None = None
-    guidance: float | None = None
-    batch_size: int | None = None
-    seed: int = 0
-    device: str = "auto"
+class SampleConfig(SampleOptions):
+    """synthgen.model.sample_options.SampleOptions; a run gives exactly one of n and per_class."""
 
     def __post_init__(self) -> None:
         if (self.n is None) == (self.per_class is None):

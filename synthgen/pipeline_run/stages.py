@@ -158,9 +158,7 @@ def _sample(ctx: StageContext) -> dict:
     from synthgen.model.sample import sample
 
     c = ctx.config.sample
-    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, n=c.n, per_class=c.per_class, sampler=c.sampler,
-                       steps=c.steps, guidance=c.guidance, seed=c.seed, batch_size=c.batch_size, device=c.device,
-                       progress=ctx.progress)
+    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, c, progress=ctx.progress)
     settings = image_set.info["provenance"]["sampling"]
     return {"images": len(image_set), "by_class": image_set.info["counts"]["by_class"],
             "sampler": settings["sampler"], "steps": settings["steps"], "guidance": settings["guidance"]}
