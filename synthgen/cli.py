@@ -17,6 +17,7 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from synthgen import __version__
+from synthgen.chest_phantom.render import BIT_DEPTHS
 from synthgen.chest_phantom.write import DEFAULT_IMAGES
 from synthgen.errors import SynthgenError
 from synthgen.options import click_options, option_values
@@ -100,7 +101,8 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, salt: str
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed gives byte-identical images.")
 @click.option("--val-fraction", default=0.1, show_default=True, help="Share of patients for validation.")
 @click.option("--test-fraction", default=0.1, show_default=True, help="Share of patients for test.")
-@click.option("--bit-depth", default=8, show_default=True, type=click.Choice(["8", "16"]), help="PNG bit depth.")
+@click.option("--bit-depth", default="8", show_default=True, type=click.Choice([str(b) for b in BIT_DEPTHS]),
+              help="PNG bit depth.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def phantom(ctx: click.Context, out: Path, n: int, bit_depth: str, **options) -> None:

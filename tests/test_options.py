@@ -222,3 +222,25 @@ def test_every_registered_sampler_builds_its_loop(parametrization):
     for sampler in SAMPLERS_OF[config.parametrization]:
         loop = sampler_loop(config, sampler, 4)
         assert type(loop).__name__ == sampler.loops[parametrization].split(":")[1]
+
+
+def test_phantom_defaults_agree_between_cli_library_and_run_config():
+    import inspect
+
+    from synthgen.chest_phantom import DEFAULT_IMAGES, phantom
+
+    library = {name: p.default for name, p in inspect.signature(phantom).parameters.items()}
+    command = {p.name: p.default for p in cli.commands["phantom"].params}
+    run_config = PrepareConfig()
+    assert library["n"] == command["n"] == DEFAULT_IMAGES and run_config.n is None  # None: DEFAULT_IMAGES
+    assert int(command["bit_depth"]) == library["bit_depth"] == run_config.bit_depth
+    for name in ("size", "seed", "val_fraction", "test_fraction"):
+        assert library[name] == command[name] == getattr(run_config, name), name
+
+
+def test_noise_schedules_are_monais_registry():
+    from monai.networks.schedulers import NoiseSchedules
+
+    from synthgen.model.config import NoiseSchedule
+
+    assert [s.value for s in NoiseSchedule] == list(NoiseSchedules.names)

@@ -9,7 +9,9 @@
     validate: {seeds: 3, steps: 400, external_test: [site-b=data/site-b]}   # optional external real test sets
     export:   {formats: [dicom], to: null}
 
-Missing keys keep the defaults below; unknown keys and wrong types are errors naming
+Each section is its stage's option dataclass (PrepareOptions, SampleOptions, AuditSettings,
+ValidateOptions: the same options as the stage's command) plus what only a run decides; export
+holds ExportOptions' settings for several `formats`. Missing keys keep those defaults; unknown keys and wrong types are errors naming
 `section.key`. Any section may name a `base:` YAML file whose keys it overrides (synthgen.config).
 Relative paths (sources, labels, bases) are relative to the current folder, as in configs/prepare/*.yaml.
 """
