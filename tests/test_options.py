@@ -244,3 +244,21 @@ def test_noise_schedules_are_monais_registry():
     from synthgen.model.config import NoiseSchedule
 
     assert [s.value for s in NoiseSchedule] == list(NoiseSchedules.names)
+
+
+def test_a_new_export_format_is_one_registry_line(tmp_path, capsys, monkeypatch):
+    """An Encoder subclass listed in ENCODERS is a choice of synthgen export and of the run config."""
+    from synthgen.export.api import ENCODERS
+    from synthgen.export.formats import Encoder
+    from test_export_fixtures import phantom_set
+
+    class RawEncoder(Encoder):
+        def files(self, pixels, png, row, identity):
+            return [(f"images/{row['image_id']}.raw", pixels.tobytes())]
+
+    monkeypatch.setitem(ENCODERS, "raw", RawEncoder)
+    original = phantom_set(tmp_path / "set")
+    code, out, err = run_cli(["export", original.root, "--format", "raw", "--out", tmp_path / "raw"], capsys)
+    assert code == 0, err
+    assert len(list((tmp_path / "raw/images").glob("*.raw"))) == len(original.rows)
+    assert ExportConfig(formats=("raw",)).options("raw", filtered_only=False).format == "raw"

@@ -75,8 +75,8 @@ def export(
     labels the built-in table lacks."""
     o = replace(options or ExportOptions(), **changes)
     format, compression = o.format, o.compression
-    if format not in FORMATS:
-        raise SynthgenError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
+    if format not in ENCODERS:
+        raise SynthgenError(f"--format {format!r} is not one of {', '.join(ENCODERS)}")
     if compression != "none" and format != "dicom":
         raise SynthgenError(f"--compression {compression} applies to --format dicom only")
     destination: Destination | None = parse_destination(o.to) if o.to else None

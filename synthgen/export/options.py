@@ -12,9 +12,9 @@ from synthgen.options import option
 
 def export_formats() -> tuple[str, ...]:
     """The export formats (the registry is synthgen.export.api.ENCODERS)."""
-    from synthgen.export.api import FORMATS
+    from synthgen.export.api import ENCODERS
 
-    return FORMATS
+    return tuple(ENCODERS)
 
 
 def compressions() -> tuple[str, ...]:
