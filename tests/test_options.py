@@ -262,3 +262,17 @@ def test_a_new_export_format_is_one_registry_line(tmp_path, capsys, monkeypatch)
     assert code == 0, err
     assert len(list((tmp_path / "raw/images").glob("*.raw"))) == len(original.rows)
     assert ExportConfig(formats=("raw",)).options("raw", filtered_only=False).format == "raw"
+
+
+@pytest.mark.parametrize("section, fragment", [
+    ({"sample": {"n": 4, "sampler": "euler"}}, "sample: sampler 'euler' is not one of heun, ddim, dpm++, ddpm"),
+    ({"export": {"compression": "zip"}}, "export: compression 'zip' is not one of none, rle, jpeg2000"),
+    ({"export": {"formats": ["tiff"]}}, "must be distinct values of dicom, nifti, png, datalist"),
+])
+def test_a_bad_choice_in_a_run_config_names_the_key_and_the_valid_values(tmp_path, capsys, section, fragment):
+    import yaml
+
+    config = tmp_path / "run.yaml"
+    config.write_text(yaml.safe_dump(section))
+    code, _, err = run_cli(["run", str(config), "--out", str(tmp_path / "out"), "--dry-run"], capsys)
+    assert_clean_error(code, err, fragment)

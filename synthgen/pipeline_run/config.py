@@ -30,7 +30,7 @@ from privacy.settings import AuditSettings
 from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 from synthgen.export.options import ExportOptions, compressions, export_formats
-from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.model.config import Sampler, TrainConfig, config_to_dict
 from synthgen.model.sample_options import SampleOptions
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
@@ -94,6 +94,9 @@ class SampleConfig(SampleOptions):
             bad = {k: v for k, v in self.per_class.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
             if bad:
                 raise ValueError(f"per_class counts must be integers >= 0, got {bad}")
+        samplers = [s.value for s in Sampler]
+        if self.sampler is not None and self.sampler not in samplers:
+            raise ValueError(f"sampler {self.sampler!r} is not one of {', '.join(samplers)}")
 
 
 @dataclass(frozen=True)
