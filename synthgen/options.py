@@ -86,6 +86,12 @@ class RegistryChoice(click.Choice):
     def choices(self) -> tuple[str, ...]:
         return choice_names(self._choices)
 
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value in self.choices:
+            return value
+        flag = param.opts[0] if param is not None else "value"  # one line, like every other bad input
+        raise SynthgenError(f"{flag} {value!r} is not one of {', '.join(self.choices)}")
+
 
 class ListOf(click.ParamType):
     """A comma-separated list on the command line (a YAML list in an option file) -> a tuple."""

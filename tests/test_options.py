@@ -276,3 +276,16 @@ def test_a_bad_choice_in_a_run_config_names_the_key_and_the_valid_values(tmp_pat
     config.write_text(yaml.safe_dump(section))
     code, _, err = run_cli(["run", str(config), "--out", str(tmp_path / "out"), "--dry-run"], capsys)
     assert_clean_error(code, err, fragment)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["prepare", "src", "--out", "x", "--format", "tiff"], "--format 'tiff' is not one of auto, npz, dicom, csv, folders"),
+    (["export", "set", "--out", "x", "--compression", "zip"], "--compression 'zip' is not one of none, rle, jpeg2000"),
+    (["sample", "--run", "r", "--out", "x", "--n", "3", "--sampler", "euler"],
+     "--sampler 'euler' is not one of heun, ddim, dpm++, ddpm"),
+    (["validate", "--real-train", "a", "--real-test", "a", "--synthetic", "b", "--out", "x", "--network", "vgg"],
+     "--network 'vgg' is not one of resnet-tiny, resnet10, resnet18, densenet121"),
+])
+def test_a_bad_choice_on_the_command_line_is_one_line_naming_the_option_and_the_valid_values(args, fragment, capsys):
+    code, _, err = run_cli(args, capsys)
+    assert_clean_error(code, err, fragment)
