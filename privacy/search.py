@@ -18,7 +18,6 @@ from privacy.defaults import EXACT_LIMIT
 
 log = logging.getLogger(__name__)
 
-DEFAULT_EXACT_LIMIT = EXACT_LIMIT  # privacy.defaults
 DEFAULT_CHUNK = 8192
 RECALL_SAMPLE = 1000
 
@@ -37,7 +36,7 @@ class Neighbours:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    exact_limit: int = DEFAULT_EXACT_LIMIT
+    exact_limit: int = EXACT_LIMIT  # exact search up to this many training vectors (privacy.defaults)
     chunk: int = DEFAULT_CHUNK
     nprobe: int = 32
     threads: int | None = None
