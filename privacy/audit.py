@@ -29,7 +29,7 @@ import numpy as np
 from privacy import calibrate
 from privacy.audit_document import AuditDocument
 from privacy.compare import Comparison, compare_images
-from privacy.defaults import MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
+from privacy.defaults import FPR, MEMBERSHIP_AUC_LIMIT, SELFTEST_COPIES, SELFTEST_FLOOR
 from privacy.embed_pixels import DEFAULT_SIDE, PixelSpace
 from privacy.encoder import EncoderConfig, EncoderSpace, train_encoder
 from privacy.images import AuditImages
@@ -47,7 +47,9 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class AuditOptions:
-    fpr: float = 0.01
+    """Everything the audit engine takes; users set the parts in privacy.settings.AuditSettings."""
+
+    fpr: float = FPR
     encoder: EncoderConfig = field(default_factory=EncoderConfig)
     torchscript: Path | None = None  # a user encoder (TorchScript file)
     search: SearchOptions = field(default_factory=SearchOptions)
@@ -71,15 +73,18 @@ def audit(
     synthetic: Path | str,
     out: Path | str,
     holdout: Path | str | None = None,
-    fpr: float = 0.01,
+    fpr: float | None = None,
     filter: bool = False,
     overwrite: bool = False,
     options: AuditOptions | None = None,
     progress: bool = False,
 ) -> AuditDocument:
-    """Audit the image set `synthetic` against the training split of `train`; returns audit.json's document."""
-    fpr = calibrate.check_fpr(fpr)
-    options = replace(options or AuditOptions(), fpr=fpr)
+    """Audit the image set `synthetic` against the training split of `train`; returns audit.json's document.
+    `fpr` (default: that of `options`) calibrates the thresholds; with `filter`, the unflagged images
+    are written as an image set at `filtered_set(out)`."""
+    options = options or AuditOptions()
+    fpr = calibrate.check_fpr(options.fpr if fpr is None else fpr)
+    options = replace(options, fpr=fpr)
     out = Path(out)
     check_output_folder(out, overwrite)
     train_set, synthetic_set = ImageSet.open(train), _open_nonempty(Path(synthetic), "--synthetic")
@@ -101,13 +106,20 @@ def audit(
                            options.membership_auc_limit)
         encoded = write_report(stage, document, comparison, train_images, synthetic_images)
         if filter:
-            from privacy.filter import FILTERED_DIR, write_filtered
+            from privacy.filter import write_filtered
 
-            write_filtered(synthetic_set, comparison.flagged, stage / FILTERED_DIR,
+            write_filtered(synthetic_set, comparison.flagged, filtered_set(stage),
                            audit_findings(document, encoded, space_files))
     log.info("audit: %d of %d synthetic images flagged (verdict %s) -> %s",
              document.counts.flagged, len(synthetic_images), document.verdict, out)
     return document
+
+
+def filtered_set(out: Path | str) -> Path:
+    """Where `audit(..., out, filter=True)` writes the unflagged images (an image set) inside `out`."""
+    from privacy.filter import FILTERED_DIR
+
+    return Path(out) / FILTERED_DIR
 
 
 def run_audit(

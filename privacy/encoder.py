@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from privacy.defaults import ENCODER_STEPS, ENCODER_WIDTH
 from privacy.images import AuditImages, resample
 
 log = logging.getLogger(__name__)
@@ -29,10 +30,10 @@ MAX_TRAINING_IMAGES = 20_000  # a seeded subsample beyond this keeps memory and 
 
 @dataclass(frozen=True)
 class EncoderConfig:
-    width: int = 16  # channels of the first stage; stages have 1x, 2x, 4x, 8x
+    width: int = ENCODER_WIDTH  # channels of the first stage; stages have 1x, 2x, 4x, 8x
     embed_dim: int = 128
     input_size: int = 32  # images are resampled to min(input_size, their size)
-    steps: int = 400
+    steps: int = ENCODER_STEPS
     batch: int = 128  # patients per batch (two views each)
     lr: float = 2e-3
     temperature: float = 0.1

@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from privacy.defaults import EXACT_LIMIT
+
 log = logging.getLogger(__name__)
 
-DEFAULT_EXACT_LIMIT = 250_000  # exact search of 100k x 100k (dim 128) takes ~40 s on 2 cores
 DEFAULT_CHUNK = 8192
 RECALL_SAMPLE = 1000
 
@@ -35,7 +36,7 @@ class Neighbours:
 
 @dataclass(frozen=True)
 class SearchOptions:
-    exact_limit: int = DEFAULT_EXACT_LIMIT
+    exact_limit: int = EXACT_LIMIT  # exact search up to this many training vectors (privacy.defaults)
     chunk: int = DEFAULT_CHUNK
     nprobe: int = 32
     threads: int | None = None

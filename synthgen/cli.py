@@ -17,16 +17,13 @@ from rich.logging import RichHandler
 from rich.table import Table
 
 from synthgen import __version__
+from synthgen.chest_phantom.render import BIT_DEPTHS
+from synthgen.chest_phantom.write import DEFAULT_IMAGES
 from synthgen.errors import SynthgenError
-from synthgen.source_problems import DROP_CHOICES
+from synthgen.options import click_options, option_values
+from synthgen.prepare_options import PrepareOptions
 
 EXIT_USER_ERROR = 2
-
-
-def _comma_list(value: str | list | None) -> list[str] | None:
-    if isinstance(value, list):  # from a YAML config
-        return [str(part) for part in value]
-    return [part.strip() for part in value.split(",") if part.strip()] if value else None
 
 
 def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
@@ -36,9 +33,7 @@ def _load_config(ctx: click.Context, param: click.Parameter, value: Path | None)
     from synthgen.config import load_options
 
     names = {p.name for p in ctx.command.params if p.name not in ("config", "help")}
-    options = load_options(value, names | {"format"})
-    if "format" in options:
-        options["format_"] = options.pop("format")
+    options = load_options(value, names)
     ctx.default_map = {**(ctx.default_map or {}), **options}
 
 
@@ -68,39 +63,12 @@ def cli(ctx: click.Context, verbose: int, quiet: bool) -> None:
 @click.option("--config", type=click.Path(path_type=Path), is_eager=True, expose_value=False,
               callback=_load_config, help="YAML file of these options (e.g. configs/prepare/nih64.yaml).")
 @click.option("--out", type=click.Path(path_type=Path), help="Image-set folder to create.  [required]")
-@click.option("--size", default=64, show_default=True, help="Side of the square output images, in pixels.")
-@click.option("--format", "format_", default="auto", show_default=True,
-              type=click.Choice(["auto", "npz", "dicom", "csv", "folders"]), help="Source kind (auto-detected).")
-@click.option("--labels", type=click.Path(path_type=Path), help="Labels CSV (paths relative to SOURCE).")
-@click.option("--path-column", default="path", show_default=True, help="CSV column with the image path.")
-@click.option("--label-column", default="label", show_default=True, help="CSV column with the class name.")
-@click.option("--patient-column", help="CSV column with the patient ID (used for splits, then pseudonymized).")
-@click.option("--patient-pattern", help="Regex finding the patient ID in file names (first group).")
-@click.option("--findings-column", help="CSV column with multi-label findings, e.g. 'Effusion|Mass'.")
-@click.option("--findings-separator", default="|", show_default=True, help="Separator inside --findings-column.")
-@click.option("--no-finding", default="No Finding", show_default=True, help="Findings value meaning none.")
-@click.option("--split-column", help="CSV column with an existing train/val/test split to keep.")
-@click.option("--uid-column", help="CSV column with SOPInstanceUIDs (DICOM sources keyed by UID).")
-@click.option("--classes", help="Comma-separated class names, in index order; other labels are errors.")
-@click.option("--findings", help="Comma-separated finding names; other findings are errors.")
-@click.option("--val-fraction", default=0.1, show_default=True, help="Share of patients for validation.")
-@click.option("--test-fraction", default=0.1, show_default=True, help="Share of patients for test.")
-@click.option("--resplit", is_flag=True, help="Ignore the source's splits and make new patient-level ones.")
-@click.option("--seed", default=0, show_default=True, help="Seed of the split assignment.")
+@click_options(PrepareOptions)
 @click.option("--salt", envvar="SYNTHGEN_SALT", help="Secret for patient pseudonyms [env SYNTHGEN_SALT; random if unset].")
-@click.option("--dedupe", is_flag=True, help="Drop exact duplicate images (after resizing); = --drop duplicate-image.")
-@click.option("--drop", help="Leave out rows with these problems (comma-separated; counted in dataset.json): "
-              + ", ".join(DROP_CHOICES) + ". Without it, any problem stops prepare, all of them listed.")
-@click.option("--keep-source-names", is_flag=True,
-              help="Keep input file names in the `source` column (non-sensitive sets only; default: salted hashes).")
-@click.option("--source-map", type=click.Path(path_type=Path),
-              help="Where the private hash -> file-name map goes (default: OUT.PRIVATE-source-names.csv beside OUT).")
-@click.option("--name", help="Name of the image set (default: the source's name, hashed unless names are kept).")
-@click.option("--workers", type=int, help="Decoding threads (default: up to 4).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
-def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: str, classes: str | None,
-            findings: str | None, drop: str | None, **options) -> None:
+def prepare(ctx: click.Context, source: Path | None, out: Path | None, salt: str | None, overwrite: bool,
+            **values) -> None:
     """Ingest SOURCE (.npz, class folders, folder + CSV, or DICOM folder) as an image set.
 
     \b
@@ -115,26 +83,26 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, format_: 
 
     if source is None or out is None:
         raise SynthgenError("prepare needs SOURCE and --out (on the command line or in --config)")
-    image_set = prepare_set(source, out, format=format_, classes=_comma_list(classes),
-                            findings=_comma_list(findings), drop=_comma_list(drop) or (),
-                            progress=ctx.obj["progress"], **options)
+    options = PrepareOptions(**option_values(PrepareOptions, values))
+    image_set = prepare_set(source, out, options, salt=salt, overwrite=overwrite, progress=ctx.obj["progress"])
     _print_summary(image_set)
     _print_preparation(image_set.info["provenance"])
-    if not options["keep_source_names"]:
+    if not options.keep_source_names:
         from synthgen.sources.names import default_map_path
 
         Console().print(f"source names are salted hashes; their map, to keep private and never share: "
-                        f"{options['source_map'] or default_map_path(out)}")
+                        f"{options.source_map or default_map_path(out)}")
 
 
 @cli.command()
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Image-set folder to create.")
-@click.option("--n", "n", default=600, show_default=True, help="Number of images.")
+@click.option("--n", "n", default=DEFAULT_IMAGES, show_default=True, help="Number of images.")
 @click.option("--size", default=64, show_default=True, help="Side of the square images, in pixels.")
 @click.option("--seed", default=0, show_default=True, help="Seed: the same seed gives byte-identical images.")
 @click.option("--val-fraction", default=0.1, show_default=True, help="Share of patients for validation.")
 @click.option("--test-fraction", default=0.1, show_default=True, help="Share of patients for test.")
-@click.option("--bit-depth", default=8, show_default=True, type=click.Choice(["8", "16"]), help="PNG bit depth.")
+@click.option("--bit-depth", default="8", show_default=True, type=click.Choice([str(b) for b in BIT_DEPTHS]),
+              help="PNG bit depth.")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def phantom(ctx: click.Context, out: Path, n: int, bit_depth: str, **options) -> None:

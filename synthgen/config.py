@@ -1,4 +1,9 @@
-"""YAML option files: a mapping of option names to values, checked against what a command accepts."""
+"""YAML option files: a mapping of option names to values, checked against what a command accepts.
+
+Any config mapping (a prepare or training YAML, a section of a run config) may say `base: FILE.yaml`:
+the keys of FILE (itself allowed a base) with the mapping's own keys on top, nested mappings merged.
+Relative base paths are relative to the current folder, like every other path in a config.
+"""
 
 from __future__ import annotations
 
@@ -17,9 +22,13 @@ from synthgen.errors import SynthgenError
 T = TypeVar("T")
 
 
+BASE_KEY = "base"
+
+
 def load_options(path: Path, allowed: Iterable[str]) -> dict:
-    """Read a YAML mapping; keys may use '-' or '_'; unknown keys are errors naming the valid ones."""
-    data = read_yaml_mapping(path)
+    """Read a YAML mapping (and its `base:`); keys may use '-' or '_'; unknown keys are errors naming
+    the valid ones."""
+    data = with_base(read_yaml_mapping(path), f"config {path}")
     allowed = set(allowed)
     options = {str(key).replace("-", "_"): value for key, value in data.items()}
     unknown = sorted(set(options) - allowed)
@@ -46,6 +55,32 @@ def read_yaml_mapping(path: Path) -> dict:
     if not isinstance(data, dict):
         raise SynthgenError(f"config {path} must be a mapping of option: value, not {type(data).__name__}")
     return data
+
+
+def with_base(data: dict, where: str, _seen: tuple[Path, ...] = ()) -> dict:
+    """`data` on top of the YAML file its `base:` key names (resolved the same way), without `base`."""
+    if BASE_KEY not in data:
+        return data
+    overrides = dict(data)
+    base = overrides.pop(BASE_KEY)
+    if not isinstance(base, str):
+        raise SynthgenError(f"{where}.{BASE_KEY} must be the path of a YAML file, not {base!r}")
+    path = Path(base)
+    if path.resolve() in _seen:
+        raise SynthgenError(f"{where}.{BASE_KEY} {base} is already a base of this config: remove the loop")
+    parent = with_base(read_yaml_mapping(path), f"config {path}", (*_seen, path.resolve()))
+    return merged(parent, overrides)
+
+
+def merged(base: dict, overrides: dict) -> dict:
+    """`overrides` on top of `base`, key by key (nested mappings merged, other values replaced)."""
+    result = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merged(result[key], value)
+        else:
+            result[key] = value
+    return result
 
 
 def build_dataclass(cls: type[T], data: object, where: str) -> T:

@@ -9,8 +9,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.imageset.pngio import encode_png
 from synthgen.pixels import fit_square
+from synthgen.prepare_options import PrepareOptions
 from synthgen.progress import progress_bar
 from synthgen.pseudonym import pseudonym, resolve_salt
 from synthgen.sources import SourceOptions, open_source
@@ -39,37 +40,16 @@ _CHUNK = 256  # images decoded ahead of writing: bounds memory on large sources
 def prepare(
     source: Path | str,
     out: Path | str,
+    options: PrepareOptions | None = None,
     *,
-    size: int = 64,
-    format: str = "auto",
-    labels: Path | str | None = None,
-    path_column: str = "path",
-    label_column: str = "label",
-    patient_column: str | None = None,
-    patient_pattern: str | None = None,
-    findings_column: str | None = None,
-    findings_separator: str = "|",
-    no_finding: str = "No Finding",
-    split_column: str | None = None,
-    uid_column: str | None = None,
-    classes: Sequence[str] | None = None,
-    findings: Sequence[str] | None = None,
-    val_fraction: float = 0.1,
-    test_fraction: float = 0.1,
-    resplit: bool = False,
-    seed: int = 0,
     salt: str | None = None,
-    dedupe: bool = False,
-    drop: Sequence[str] = (),
-    keep_source_names: bool = False,
-    source_map: Path | str | None = None,
-    name: str | None = None,
-    workers: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    **changes,
 ) -> ImageSet:
     """Prepare SOURCE as a real image set in OUT and return it opened.
 
+    `options` (a PrepareOptions; keyword arguments change single fields, e.g. `size=32`) say how.
     The whole source is checked first: rows with problems (see source_problems.PROBLEM_KINDS) stop
     the run with all of them named, unless their kind is in `drop` (`dedupe` = drop duplicate-image);
     dropped rows are counted in dataset.json. Splits are patient-level and seeded; splits given by
@@ -77,30 +57,32 @@ def prepare(
     salted hashes (`salt`, else $SYNTHGEN_SALT, else random); the hash -> name map goes to
     `source_map` (default beside OUT) unless `keep_source_names`.
     """
+    o = replace(options or PrepareOptions(), **changes)
+    size, keep_source_names = o.size, o.keep_source_names
     if size <= 0 or size > MAX_SIZE:
         raise SynthgenError(f"--size must be between 1 and {MAX_SIZE} pixels, got {size}")
-    check_fractions(val_fraction, test_fraction)
-    drop_kinds = check_drop([*drop, *(["duplicate-image"] if dedupe else [])])
+    check_fractions(o.val_fraction, o.test_fraction)
+    drop_kinds = check_drop([*o.drop, *(["duplicate-image"] if o.dedupe else [])])
     out = Path(out)
     check_output_folder(out, overwrite)
-    map_path = None if keep_source_names else check_map_path(Path(source_map or default_map_path(out)), out)
+    map_path = None if keep_source_names else check_map_path(Path(o.source_map or default_map_path(out)), out)
     key = resolve_salt(salt)
-    options = SourceOptions(
-        labels_csv=Path(labels) if labels else None,
-        path_column=path_column,
-        label_column=label_column,
-        patient_column=patient_column,
-        patient_pattern=patient_pattern,
-        findings_column=findings_column,
-        findings_separator=findings_separator,
-        no_finding=no_finding,
-        split_column=split_column,
-        uid_column=uid_column,
-        classes=tuple(classes) if classes else None,
-        findings=tuple(findings) if findings else None,
+    source_options = SourceOptions(
+        labels_csv=Path(o.labels) if o.labels else None,
+        path_column=o.path_column,
+        label_column=o.label_column,
+        patient_column=o.patient_column,
+        patient_pattern=o.patient_pattern,
+        findings_column=o.findings_column,
+        findings_separator=o.findings_separator,
+        no_finding=o.no_finding,
+        split_column=o.split_column,
+        uid_column=o.uid_column,
+        classes=tuple(o.classes) if o.classes else None,
+        findings=tuple(o.findings) if o.findings else None,
         extra={"salt": key},  # adapters pseudonymize identifiers they find in paths with the same key
     )
-    adapter = open_source(Path(source), options, format)
+    adapter = open_source(Path(source), source_options, o.format)
     problems = adapter.problems
     try:
         records = adapter.records()
@@ -114,14 +96,14 @@ def prepare(
     splits = assign_splits(
         [r.patient_key for r in records],
         [r.label for r in records],
-        [None if resplit else r.split for r in records],
-        val_fraction=val_fraction,
-        test_fraction=test_fraction,
-        seed=seed,
+        [None if o.resplit else r.split for r in records],
+        val_fraction=o.val_fraction,
+        test_fraction=o.test_fraction,
+        seed=o.seed,
     )
     seen: dict[str, tuple[str, str]] = {}  # pixel hash -> (split, where) of its first copy
     duplicates = {"extra_copies": 0, "across_splits": 0, "dropped": 0}
-    workers = workers or min(4, os.cpu_count() or 1)
+    workers = o.workers or min(4, os.cpu_count() or 1)
 
     def load(index: int) -> tuple[np.ndarray, bytes] | str:
         try:
@@ -130,7 +112,7 @@ def prepare(
             return str(err)
         return pixels, encode_png(pixels)
 
-    set_name = name or _default_name(Path(source), key, keep_source_names)
+    set_name = o.name or _default_name(Path(source), key, keep_source_names)
     names: list[tuple[str, str, str]] = []
     with ImageSetWriter(
         out, name=set_name, kind="real", classes=adapter.classes, findings=adapter.findings,
@@ -167,8 +149,8 @@ def prepare(
             "stage": "prepare",
             "source": adapter.provenance() if keep_source_names else hide_paths(adapter.provenance(), key),
             "options": {
-                "size": size, "val_fraction": val_fraction, "test_fraction": test_fraction,
-                "resplit": resplit, "seed": seed, "dedupe": "duplicate-image" in drop_kinds,
+                "size": size, "val_fraction": o.val_fraction, "test_fraction": o.test_fraction,
+                "resplit": o.resplit, "seed": o.seed, "dedupe": "duplicate-image" in drop_kinds,
                 "drop": sorted(drop_kinds),
                 "pseudonym_salt": "given" if (salt or os.environ.get("SYNTHGEN_SALT")) else "random",
                 "source_names": "kept" if keep_source_names else "salted-hash",

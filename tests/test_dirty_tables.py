@@ -132,7 +132,7 @@ def test_run_config_prepare_section_takes_the_same_options(tmp_path):
     prepare_config = load_run_config(config).prepare
     assert prepare_config.drop == ("missing-file", "empty-label")
     options = prepare_config.prepare_options()
-    assert options["drop"] == ("missing-file", "empty-label") and options["source_map"] == "keep/map.csv"
+    assert options.drop == ("missing-file", "empty-label") and options.source_map == "keep/map.csv"
     config.write_text("prepare: {source: covid/images, drop: [missing]}\n")
     with pytest.raises(SynthgenError, match="prepare.*drop missing is not one of missing-file"):
         load_run_config(config)

@@ -30,6 +30,7 @@ from validation.features import Encoder, classifier_encoder, load_torchscript_en
 from validation.findings import finding_steps, score_findings
 from validation.generator_run import read_training_curves
 from validation.metrics_document import METRICS_FILE, ValidationMetrics
+from validation.options import ValidateOptions
 from validation.realism import RealismOptions, feature_realism
 from validation.regimes import DEFAULT_LOW_DATA, plan_regimes, run_regimes, training_steps
 from validation.report import render_report
@@ -58,12 +59,12 @@ def validate(
     synthetic: str | Path,
     out: str | Path,
     audit: str | Path | None = None,
-    seeds: int = 3,
-    seed: int = 0,
+    seeds: int = ValidateOptions.seeds,
+    seed: int = ValidateOptions.seed,
     recipe: Recipe | None = None,
     encoder: str | Path | None = None,
     low_data: Sequence[float] = DEFAULT_LOW_DATA,
-    bootstrap: int = 1000,
+    bootstrap: int = ValidateOptions.bootstrap,
     realism: RealismOptions | None = None,
     diversity_pairs: int = 200,
     min_per_class: int = DEFAULT_MIN_PER_CLASS,

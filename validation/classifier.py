@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from synthgen.errors import SynthgenError
+from validation.options import ValidateOptions
 
 NETWORKS = ("resnet-tiny", "resnet10", "resnet18", "densenet121")
 
@@ -24,10 +25,10 @@ NETWORKS = ("resnet-tiny", "resnet10", "resnet18", "densenet121")
 class Recipe:
     """How every downstream classifier is built and trained (identical across regimes)."""
 
-    network: str = "resnet-tiny"
-    width: int = 8  # resnet-tiny: channels of its first stage (then x2, x4, x8)
-    steps: int = 400
-    batch_size: int = 64
+    network: str = ValidateOptions.network
+    width: int = ValidateOptions.width  # resnet-tiny: channels of its first stage (then x2, x4, x8)
+    steps: int = ValidateOptions.steps
+    batch_size: int = ValidateOptions.batch_size
     learning_rate: float = 3e-3
     weight_decay: float = 1e-4
     max_shift: float = 0.06  # random shift, as a fraction of the image side

@@ -7,16 +7,8 @@ from pathlib import Path
 import click
 
 from synthgen.errors import SynthgenError
-
-NETWORK_CHOICES = ("resnet-tiny", "resnet10", "resnet18", "densenet121")  # validation.classifier.NETWORKS
-
-
-def _fractions(value: str) -> tuple[float, ...]:
-    try:
-        return tuple(float(part) for part in value.split(",") if part.strip())
-    except ValueError:
-        raise SynthgenError(f"--low-data {value!r} must be comma-separated fractions, e.g. 0.1,0.25") from None
-
+from synthgen.options import click_options, option_values
+from validation.options import ValidateOptions
 
 @click.command()
 @click.option("--real-train", required=True, metavar="SET[:SPLIT]",
@@ -28,25 +20,15 @@ def _fractions(value: str) -> tuple[float, ...]:
               help="Repeatable: a real test set from another site or intake (prepared like the data); every "
                    "regime is also scored on it.")
 @click.option("--audit", type=click.Path(path_type=Path), help="Output folder of `synthgen audit` (privacy verdict).")
-@click.option("--seeds", default=3, show_default=True, help="Classifiers trained per regime (seeds --seed, --seed+1, …).")
-@click.option("--seed", default=0, show_default=True, help="First seed (training, subsets, bootstrap).")
-@click.option("--network", default="resnet-tiny", show_default=True, type=click.Choice(NETWORK_CHOICES),
-              help="MONAI classifier network.")
-@click.option("--width", default=8, show_default=True, help="resnet-tiny: channels of its first stage.")
-@click.option("--steps", default=400, show_default=True, help="Training steps per classifier (same for every regime).")
-@click.option("--batch-size", default=64, show_default=True, help="Training batch size.")
 @click.option("--encoder", type=click.Path(path_type=Path),
               help="TorchScript encoder file for the realism metrics (default: the real-trained classifier).")
-@click.option("--low-data", default="0.1,0.25", show_default=True, help="Fractions of real train for low-data regimes.")
-@click.option("--bootstrap", default=1000, show_default=True, help="Bootstrap resamples of the test set.")
-@click.option("--min-per-class", default=10, show_default=True, help="Fewest images per class in each set.")
+@click_options(ValidateOptions)
 @click.option("--threads", type=int, help="Torch CPU threads (default: torch's choice; 1 is faster on busy cores).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str, out: Path,
-             external_tests: tuple[str, ...], audit: Path | None,
-             seeds: int, seed: int, network: str, width: int, steps: int, batch_size: int, encoder: Path | None,
-             low_data: str, bootstrap: int, min_per_class: int, threads: int | None, overwrite: bool) -> None:
+             external_tests: tuple[str, ...], audit: Path | None, encoder: Path | None, threads: int | None,
+             overwrite: bool, **values) -> None:
     """Judge a synthetic image set: realism, downstream utility, label fidelity, privacy.
 
     Trains the same MONAI classifier on real, synthetic, real + synthetic and 10 %/25 % of real
@@ -79,20 +61,16 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
     import torch
 
     from validation.api import validate as run_validation
-    from validation.classifier import Recipe
 
     if threads is not None:
         if threads < 1:
             raise SynthgenError(f"--threads must be at least 1, got {threads}")
         torch.set_num_threads(threads)
 
-    result = run_validation(
-        real_train, real_test, synthetic, out, audit=audit, seeds=seeds, seed=seed,
-        recipe=Recipe(network=network, width=width, steps=steps, batch_size=batch_size),
-        encoder=encoder, low_data=_fractions(low_data), bootstrap=bootstrap, min_per_class=min_per_class,
-        external_tests=external_tests,
-        overwrite=overwrite, progress=ctx.obj["progress"] if ctx.obj else True,
-    )
+    options = ValidateOptions(**option_values(ValidateOptions, values))
+    result = run_validation(real_train, real_test, synthetic, out, audit=audit, encoder=encoder,
+                            external_tests=external_tests, overwrite=overwrite,
+                            progress=ctx.obj["progress"] if ctx.obj else True, **options.arguments())
     verdicts = result.metrics["verdicts"]
     for key in ("realism", "utility", "label_fidelity", "privacy"):
         click.echo(f"{key.replace('_', ' '):>15}: {verdicts[key]['level'].upper():<13} {verdicts[key]['text']}")

@@ -28,11 +28,12 @@ import numpy as np
 
 from synthgen.errors import SynthgenError
 from synthgen.imageset import SPLITS, ImageSet
+from validation.options import ValidateOptions
 
 log = logging.getLogger(__name__)
 
 ROLES = ("real-train", "real-test", "synthetic", "external-test")
-DEFAULT_MIN_PER_CLASS = 10  # fewer test images per class make ROC-AUC and its CI meaningless
+DEFAULT_MIN_PER_CLASS = ValidateOptions.min_per_class
 
 
 @dataclass(frozen=True)

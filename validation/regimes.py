@@ -25,10 +25,11 @@ from torch import nn
 from synthgen.errors import SynthgenError
 from validation.classifier import Recipe, predict, train_classifier
 from validation.data import ValidationData
+from validation.options import ValidateOptions
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LOW_DATA = (0.1, 0.25)
+DEFAULT_LOW_DATA = ValidateOptions.low_data
 
 
 @dataclass(frozen=True)

@@ -14,10 +14,11 @@ from synthgen.chest_phantom.anatomy import Anatomy
 from synthgen.chest_phantom.findings import CLASSES, FINDINGS, NORMAL
 from synthgen.chest_phantom.generator import PhantomGenerator, PhantomPatient, render_patient_images
 from synthgen.chest_phantom.render import Acquisition
-from synthgen.chest_phantom.write import check_phantom_options, phantom
+from synthgen.chest_phantom.write import DEFAULT_IMAGES, check_phantom_options, phantom
 
 __all__ = [
     "CLASSES",
+    "DEFAULT_IMAGES",
     "FINDINGS",
     "NORMAL",
     "Acquisition",

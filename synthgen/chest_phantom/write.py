@@ -21,12 +21,13 @@ log = logging.getLogger(__name__)
 
 MIN_SIZE, MAX_SIZE = 16, 1024
 MAX_IMAGES_PER_PATIENT = 16
+DEFAULT_IMAGES = 600  # `synthgen phantom --n` and a run config's phantom `prepare.n`
 
 
 def phantom(
     out: Path | str,
     *,
-    n: int = 600,
+    n: int = DEFAULT_IMAGES,
     size: int = 64,
     seed: int = 0,
     val_fraction: float = 0.1,

@@ -18,16 +18,17 @@ import os
 from collections import deque
 from collections.abc import Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from synthgen.atomic import check_output_folder, staged_folder
 from synthgen.errors import SynthgenError
-from synthgen.export.codes import Code, code_table
+from synthgen.export.codes import Code
 from synthgen.export.datalist import DatalistEncoder
 from synthgen.export.formats import EXPORT_MANIFEST, DicomEncoder, Encoder, PngEncoder
 from synthgen.export.identities import plan_identities
 from synthgen.export.nifti import NiftiEncoder
+from synthgen.export.options import ExportOptions
 from synthgen.export.pacs import Destination, PushSummary, parse_destination, push
 from synthgen.export.provenance import SetProvenance
 from synthgen.export.reading import open_for_export, read_images
@@ -38,7 +39,14 @@ from synthgen.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
-FORMATS = ("dicom", "nifti", "png", "datalist")
+# The export formats: name -> Encoder class (one module each). A new format is a module and a line here.
+ENCODERS: dict[str, type[Encoder]] = {
+    "dicom": DicomEncoder,
+    "nifti": NiftiEncoder,
+    "png": PngEncoder,
+    "datalist": DatalistEncoder,
+}
+FORMATS = tuple(ENCODERS)
 PUSH_LOG = "pacs-push.json"
 _WRITE_AHEAD = 64  # encoded files waiting for a writer thread: bounds memory
 
@@ -52,44 +60,35 @@ class ExportResult:
     manifest: list[dict] = field(default_factory=list)
 
 
-def _encoder(fmt: str, image_set: ImageSet, provenance: SetProvenance, codes: Mapping[str, Code] | None,
-             compression: str) -> Encoder:
-    if fmt == "dicom":
-        table = code_table([*image_set.classes, *image_set.findings], codes, where=str(image_set.root))
-        return DicomEncoder(image_set, provenance, table, compression)
-    return {"nifti": NiftiEncoder, "png": PngEncoder, "datalist": DatalistEncoder}[fmt](image_set, provenance)
-
-
 def export(
     image_set: Path | str,
     out: Path | str,
+    options: ExportOptions | None = None,
     *,
-    format: str = "dicom",
-    filtered_only: bool = False,
-    to: str | None = None,
-    compression: str = "none",
     codes: Mapping[str, Code] | None = None,
-    retries: int = 3,
-    backoff: float = 1.0,
-    workers: int | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    **changes,
 ) -> ExportResult:
-    """Export IMAGE_SET into the folder OUT (see the module docstring)."""
-    if format not in FORMATS:
-        raise SynthgenError(f"--format {format!r} is not one of {', '.join(FORMATS)}")
+    """Export IMAGE_SET into the folder OUT (see the module docstring). `options` (an ExportOptions;
+    keyword arguments change single fields, e.g. `format="png"`) say how; `codes` add DICOM codes for
+    labels the built-in table lacks."""
+    o = replace(options or ExportOptions(), **changes)
+    format, compression = o.format, o.compression
+    if format not in ENCODERS:
+        raise SynthgenError(f"--format {format!r} is not one of {', '.join(ENCODERS)}")
     if compression != "none" and format != "dicom":
         raise SynthgenError(f"--compression {compression} applies to --format dicom only")
-    destination: Destination | None = parse_destination(to) if to else None
+    destination: Destination | None = parse_destination(o.to) if o.to else None
     if destination is not None and format != "dicom":
         raise SynthgenError(f"--to sends DICOM: use it with --format dicom, not {format}")
     out = Path(out)
     check_output_folder(out, overwrite)
-    opened = open_for_export(image_set, filtered_only)
+    opened = open_for_export(image_set, o.filtered_only)
     provenance = SetProvenance.of(opened)
-    encoder = _encoder(format, opened, provenance, codes, compression)
+    encoder = ENCODERS[format].create(opened, provenance, codes=codes, compression=compression)
     identities = plan_identities(opened.rows, provenance)
-    workers = workers or min(2, os.cpu_count() or 1)
+    workers = o.workers or min(2, os.cpu_count() or 1)
     manifest: list[dict] = []
     pending: deque[Future] = deque()
     exported: list[ExportedFile] = []
@@ -118,7 +117,7 @@ def export(
                   for p in whole_set]
         (stage / CRATE_FILE).write_bytes(crate_bytes(listed + exported, provenance, format))
         if destination is not None:
-            summary = _push(stage, manifest, destination, retries, backoff, progress)
+            summary = _push(stage, manifest, destination, o.retries, o.backoff, progress)
     log.info("exported %d images of %s as %s into %s", len(manifest), opened.root, format, out)
     return ExportResult(out, format, len(exported), summary, manifest)
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from synthgen.export.codes import Code
+from synthgen.export.codes import Code, code_table
 from synthgen.export.dicom_writer import DicomWriter
 from synthgen.export.identities import DicomIdentity
 from synthgen.export.provenance import SetProvenance
@@ -33,6 +33,12 @@ class Encoder:
         self.image_set = image_set
         self.provenance = provenance
         self.findings = image_set.findings
+
+    @classmethod
+    def create(cls, image_set: ImageSet, provenance: SetProvenance, *, codes: Mapping[str, Code] | None = None,
+               compression: str = "none") -> Encoder:
+        """The encoder for one export (the settings only DICOM uses are ignored by the others)."""
+        return cls(image_set, provenance)
 
     def columns(self) -> list[str]:
         return [*EXPORT_COLUMNS, *(finding_column(f) for f in self.findings), *self.extra_columns]
@@ -65,6 +71,11 @@ class DicomEncoder(Encoder):
                  compression: str = "none") -> None:
         super().__init__(image_set, provenance)
         self.writer = DicomWriter(provenance, codes, self.findings, image_set.image_size, compression)
+
+    @classmethod
+    def create(cls, image_set, provenance, *, codes=None, compression="none"):
+        table = code_table([*image_set.classes, *image_set.findings], codes, where=str(image_set.root))
+        return cls(image_set, provenance, table, compression)
 
     def files(self, pixels, png, row, identity):
         return [(f"images/{row['image_id']}.dcm", self.writer.encode(pixels, row, identity))]

@@ -7,7 +7,8 @@ from pathlib import Path
 import click
 
 from synthgen.errors import SynthgenError
-from synthgen.model.config import Sampler
+from synthgen.model.sample_options import SampleOptions
+from synthgen.options import click_options, option_values
 
 
 @click.command()
@@ -38,38 +39,17 @@ def train(ctx: click.Context, data: Path, out: Path, config: Path | None, resume
                    f"model sha256 {result.model_sha256[:16]}…")
 
 
-def _per_class(value: str | None) -> dict[str, int] | None:
-    if not value:
-        return None
-    counts = {}
-    for part in value.split(","):
-        name, sep, number = part.partition("=")
-        if not sep or not number.strip().lstrip("-").isdigit():
-            raise SynthgenError(f"--per-class {value!r}: write class=count pairs, e.g. normal=500,pneumonia=500")
-        counts[name.strip()] = int(number)
-    return counts
-
-
 @click.command()
 @click.option("--run", required=True, type=click.Path(path_type=Path), help="Run folder written by synthgen train.")
 @click.option("--out", required=True, type=click.Path(path_type=Path), help="Synthetic image set to create.")
-@click.option("--n", "n", type=int, help="Images in all, split across classes like the training set.")
-@click.option("--per-class", help="Images per class instead of --n, e.g. normal=500,pneumonia=500.")
-@click.option("--sampler", type=click.Choice([s.value for s in Sampler]),
-              help="heun (edm models); ddim, dpm++ (few steps) or ddpm (every timestep; slow reference) for vp "
-                   "models. Default: the run's config, else the model's default (heun for edm, ddim for vp).")
-@click.option("--steps", type=int, help="Sampler steps (heun: noise levels; default from the run's config).")
-@click.option("--guidance", type=float, help="Classifier-free guidance scale (1 = conditional model, >1 stronger).")
-@click.option("--churn", type=float, help="heun: EDM's stochastic churn S_churn (0 = deterministic ODE).")
-@click.option("--seed", default=0, show_default=True, help="Seed: image i always gets the same noise.")
-@click.option("--batch-size", type=int, help="Images per network batch (bounds memory).")
+@click_options(SampleOptions)
 @click.option("--start", default=0, show_default=True, help="First image index of this shard.")
 @click.option("--count", type=int, help="Images in this shard (default: to the end).")
-@click.option("--device", default="auto", show_default=True, help="auto, cpu, cuda or cuda:N.")
 @click.option("--name", help="Name of the image set (default: RUN-synthetic).")
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
-def sample(ctx: click.Context, run: Path, out: Path, per_class: str | None, **options) -> None:
+def sample(ctx: click.Context, run: Path, out: Path, start: int, count: int | None, name: str | None,
+           overwrite: bool, **values) -> None:
     """Sample a synthetic image set from a trained run.
 
     Every image's seed derives from (--seed, index): shards (--start/--count) sampled on different
@@ -81,7 +61,9 @@ def sample(ctx: click.Context, run: Path, out: Path, per_class: str | None, **op
     """
     from synthgen.model.sample import sample as sample_set
 
-    if options["n"] is None and not per_class:
+    options = SampleOptions(**option_values(SampleOptions, values))
+    if options.n is None and not options.per_class:
         raise SynthgenError("say how many images: --n N or --per-class class=count,...")
-    image_set = sample_set(run, out, per_class=_per_class(per_class), progress=ctx.obj["progress"], **options)
+    image_set = sample_set(run, out, options, start=start, count=count, name=name, overwrite=overwrite,
+                           progress=ctx.obj["progress"])
     click.echo(f"{image_set.root}: {len(image_set)} synthetic images")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 
-from synthgen.config import build_dataclass, read_yaml_mapping
+from synthgen.config import build_dataclass, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 
 
@@ -52,21 +52,33 @@ class LossWeighting(str, Enum):
 
 
 class Sampler(str, Enum):
-    """heun: EDM's 2nd-order sampler (edm models); dpm++: DPM-Solver++ 2M (edm and vp models); ddim
-    (deterministic, few steps) and ddpm (every training timestep) for vp models."""
+    """The samplers, one line each (the registry): name, default steps, the loop that runs it for each
+    parametrization ("module:class", built as class(diffusion_config, steps, churn)), a line of help.
+    A new sampler is a module holding its loop plus one line here."""
 
-    HEUN = "heun"
-    DDIM = "ddim"
-    DPM_SOLVER = "dpm++"
-    DDPM = "ddpm"
+    def __new__(cls, value: str, default_steps: int, loops: dict[str, str], summary: str) -> Sampler:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.default_steps = default_steps
+        member.loops = loops
+        member.summary = summary
+        return member
+
+    HEUN = ("heun", 12, {"edm": "synthgen.model.edm:HeunLoop"},
+            "EDM's 2nd-order sampler, 2 network passes per step (edm models)")
+    DDIM = ("ddim", 20, {"vp": "synthgen.model.samplers:DDIMLoop"}, "deterministic, good at 20-50 steps (vp models)")
+    DPM_SOLVER = ("dpm++", 20, {"edm": "synthgen.model.samplers:EDMDPMSolverLoop",
+                                "vp": "synthgen.model.samplers:DPMSolverLoop"},
+                  "DPM-Solver++ 2M, one pass per step, good at 10-20 steps (edm and vp models)")
+    DDPM = ("ddpm", 1000, {"vp": "synthgen.model.samplers:DDPMLoop"},
+            "every training timestep, the slow reference (vp models)")
 
 
-# Which samplers each parametrization supports, its default sampler first, and that sampler's default steps.
-SAMPLERS_OF = {
-    Parametrization.EDM: (Sampler.DPM_SOLVER, Sampler.HEUN),
-    Parametrization.VP: (Sampler.DDIM, Sampler.DPM_SOLVER, Sampler.DDPM),
-}
-DEFAULT_STEPS = {Sampler.HEUN: 12, Sampler.DDIM: 20, Sampler.DPM_SOLVER: 20, Sampler.DDPM: 1000}
+# Each parametrization's default sampler; the samplers it supports are those with a loop for it.
+DEFAULT_SAMPLER = {Parametrization.EDM: Sampler.DPM_SOLVER, Parametrization.VP: Sampler.DDIM}
+SAMPLERS_OF = {p: (DEFAULT_SAMPLER[p], *(s for s in Sampler if p.value in s.loops and s is not DEFAULT_SAMPLER[p]))
+               for p in Parametrization}
+DEFAULT_STEPS = {s: s.default_steps for s in Sampler}
 
 
 def check_sampler(parametrization: Parametrization, sampler: Sampler, where: str = "sampling.sampler") -> None:
@@ -259,10 +271,10 @@ class TrainConfig:
 
 
 def load_train_config(path: Path | None) -> TrainConfig:
-    """The config in `path` (YAML), or the defaults when None."""
+    """The config in `path` (YAML, which may name a `base:` file it overrides), or the defaults when None."""
     if path is None:
         return TrainConfig()
-    return config_from_dict(read_yaml_mapping(path), f"config {path}")
+    return config_from_dict(with_base(read_yaml_mapping(path), f"config {path}"), f"config {path}")
 
 
 def load_run_config(path: Path) -> TrainConfig:

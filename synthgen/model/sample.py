@@ -7,7 +7,7 @@ slice of that plan, so shards sampled anywhere hold exactly the images of one bi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +21,7 @@ from synthgen.model.labels import LabelSpace
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from synthgen.model.model_card import ModelCard
 from synthgen.model.run_folder import RunFolder
+from synthgen.model.sample_options import SampleOptions
 from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
 from synthgen.progress import progress_bar
 
@@ -81,19 +82,19 @@ def _split_like(n: int, class_counts: np.ndarray) -> list[int]:
     return counts.tolist()
 
 
-def sample(run: Path, out: Path, *, n: int | None = None, per_class: dict[str, int] | None = None,
-           sampler: str | None = None, steps: int | None = None, guidance: float | None = None,
-           churn: float | None = None, seed: int = 0, batch_size: int | None = None, start: int = 0,
-           count: int | None = None, device: str = "auto", name: str | None = None, overwrite: bool = False,
-           progress: bool = True) -> ImageSet:
+def sample(run: Path, out: Path, options: SampleOptions | None = None, *, start: int = 0, count: int | None = None,
+           name: str | None = None, overwrite: bool = False, progress: bool = True, **changes) -> ImageSet:
     """Write a synthetic image set of images [start, start + count) of the plan to `out`.
 
-    Options left None take the run's `sampling:` config, then the parametrization's defaults."""
+    `options` (a SampleOptions; keyword arguments change single fields, e.g. `n=100`) say how many and
+    how; sampler settings left None take the run's `sampling:` config, then the parametrization's defaults."""
+    o = replace(options or SampleOptions(), **changes)
+    n, per_class, seed, device = o.n, o.per_class, o.seed, o.device
     folder = RunFolder(Path(run))
     pipeline = DiffusionPipeline.load(folder.model_dir)
     if start < 0 or (count is not None and count <= 0):
         raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
-    chosen = sampling_settings(folder, pipeline, sampler, steps, guidance, churn, batch_size)
+    chosen = sampling_settings(folder, pipeline, o.sampler, o.steps, o.guidance, o.churn, o.batch_size)
     sampler_, steps, guidance, churn, batch_size = (chosen.sampler, chosen.steps, chosen.guidance, chosen.churn,
                                                     chosen.batch_size)
     plan = plan_samples(pipeline.label_prior, pipeline.labels, n, per_class, seed)

@@ -13,12 +13,13 @@ each image's randomness comes from its own generator, so results never depend on
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 
 import torch
 from monai.networks.schedulers import DDIMScheduler
 
-from synthgen.model.config import DiffusionConfig, Parametrization, Sampler, check_sampler
+from synthgen.model.config import DiffusionConfig, Sampler, check_sampler
 from synthgen.model.diffusion import training_scheduler
 from synthgen.model.edm import HeunLoop, preconditioning
 
@@ -42,7 +43,7 @@ class SamplerLoop:
 
 
 class DDIMLoop(SamplerLoop):
-    def __init__(self, config: DiffusionConfig, steps: int) -> None:
+    def __init__(self, config: DiffusionConfig, steps: int, churn: float = 0.0) -> None:
         self.scheduler = DDIMScheduler(num_train_timesteps=config.timesteps, schedule=config.schedule.value,
                                        prediction_type=config.prediction.value, clip_sample=True)
         self.scheduler.set_timesteps(steps)
@@ -53,7 +54,8 @@ class DDIMLoop(SamplerLoop):
 
 
 class DDPMLoop(SamplerLoop):
-    def __init__(self, config: DiffusionConfig) -> None:
+    def __init__(self, config: DiffusionConfig, steps: int | None = None, churn: float = 0.0) -> None:
+        """Every training timestep, whatever `steps` says."""
         self.scheduler = training_scheduler(config)
         self.scheduler.set_timesteps(config.timesteps)
         self.timesteps = self.scheduler.timesteps
@@ -67,7 +69,7 @@ class DDPMLoop(SamplerLoop):
 
 
 class DPMSolverLoop(SamplerLoop):
-    def __init__(self, config: DiffusionConfig, steps: int) -> None:
+    def __init__(self, config: DiffusionConfig, steps: int, churn: float = 0.0) -> None:
         from diffusers import DPMSolverMultistepScheduler  # imported here: slow to import, only this sampler needs it
 
         betas = training_scheduler(config).betas
@@ -91,7 +93,7 @@ class EDMDPMSolverLoop:
     output preconditioning itself; we hand it F recovered from the (guided) denoised image D, which
     keeps classifier-free guidance on D, and start from noise * sigma_max as EDM does."""
 
-    def __init__(self, config: DiffusionConfig, steps: int) -> None:
+    def __init__(self, config: DiffusionConfig, steps: int, churn: float = 0.0) -> None:
         from diffusers import EDMDPMSolverMultistepScheduler  # slow to import: only this sampler needs it
 
         self.scheduler = EDMDPMSolverMultistepScheduler(
@@ -111,14 +113,8 @@ class EDMDPMSolverLoop:
 
 
 def sampler_loop(config: DiffusionConfig, sampler: Sampler, steps: int, churn: float = 0.0) -> SamplerLoop | HeunLoop | EDMDPMSolverLoop:
-    """A fresh loop (schedulers keep per-run state) for one batch."""
+    """A fresh loop (schedulers keep per-run state) for one batch: the one the Sampler registry names
+    for this parametrization."""
     check_sampler(config.parametrization, sampler, "sampler")
-    if sampler is Sampler.HEUN:
-        return HeunLoop(config, steps, churn)
-    if sampler is Sampler.DPM_SOLVER and config.parametrization is Parametrization.EDM:
-        return EDMDPMSolverLoop(config, steps)
-    if sampler is Sampler.DDIM:
-        return DDIMLoop(config, steps)
-    if sampler is Sampler.DPM_SOLVER:
-        return DPMSolverLoop(config, steps)
-    return DDPMLoop(config)
+    module, _, name = sampler.loops[config.parametrization.value].partition(":")
+    return getattr(importlib.import_module(module), name)(config, steps, churn)

@@ -1,16 +1,19 @@
 """The run config: one YAML file naming every stage of `synthgen run`, validated into dataclasses.
 
     created: 2026-01-01T00:00:00Z   # optional: pins every timestamp, so reruns are byte-identical
-    prepare:  {source: phantom, n: 600, size: 64, seed: 0}      # or source: <path> + prepare options
+    prepare:  {source: phantom, n: 600, size: 64, seed: 0}      # or source: <path> + prepare options,
+                                                                # or base: configs/prepare/X.yaml (+ overrides)
     train:    {base: configs/train/demo.yaml, training: {steps: 300}}   # a training config, overridable
     sample:   {n: 400, seed: 0}                                 # or per_class: {normal: 100, ...}
     audit:    {fpr: 0.01, filter: true}
     validate: {seeds: 3, steps: 400, external_test: [site-b=data/site-b]}   # optional external real test sets
     export:   {formats: [dicom], to: null}
 
-Missing keys keep the defaults below; unknown keys and wrong types are errors naming
-`section.key`. Relative paths (sources, labels, `train.base`) are relative to the current folder,
-as in configs/prepare/*.yaml.
+Each section is its stage's option dataclass (PrepareOptions, SampleOptions, AuditSettings,
+ValidateOptions: the same options as the stage's command) plus what only a run decides; export
+holds ExportOptions' settings for several `formats`. Missing keys keep those defaults; unknown keys and wrong types are errors naming
+`section.key`. Any section may name a `base:` YAML file whose keys it overrides (synthgen.config).
+Relative paths (sources, labels, bases) are relative to the current folder, as in configs/prepare/*.yaml.
 """
 
 from __future__ import annotations
@@ -23,53 +26,34 @@ from pathlib import Path
 
 import yaml
 
-from synthgen.config import build_dataclass, read_yaml_mapping
+from privacy.settings import AuditSettings
+from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
-from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.export.options import ExportOptions, compressions, export_formats
+from synthgen.model.config import Sampler, TrainConfig, config_to_dict
+from synthgen.model.sample_options import SampleOptions
+from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
+from validation.options import ValidateOptions
 
 PHANTOM = "phantom"
-EXPORT_FORMATS = ("dicom", "nifti", "png", "datalist")
 
 
 @dataclass(frozen=True)
-class PrepareConfig:
-    """The real image set: the built-in phantom, or any source `synthgen prepare` reads."""
+class PrepareConfig(PrepareOptions):
+    """The real image set: the built-in phantom, or any source `synthgen prepare` reads (with every
+    PrepareOptions key; those beyond size, seed and the split fractions apply to path sources only)."""
 
     source: str = PHANTOM
-    size: int = 64
-    seed: int = 0
-    val_fraction: float = 0.1
-    test_fraction: float = 0.1
     # phantom only
-    n: int | None = None  # images (phantom default 600)
+    n: int | None = None  # images (default: synthgen.chest_phantom.DEFAULT_IMAGES)
     bit_depth: int = 8
-    # path sources only (the options of synthgen.ingest.prepare)
-    format: str = "auto"
-    labels: str | None = None
-    path_column: str = "path"
-    label_column: str = "label"
-    patient_column: str | None = None
-    patient_pattern: str | None = None
-    findings_column: str | None = None
-    findings_separator: str = "|"
-    no_finding: str = "No Finding"
-    split_column: str | None = None
-    uid_column: str | None = None
-    classes: tuple[str, ...] | None = None
-    findings: tuple[str, ...] | None = None
-    resplit: bool = False
-    dedupe: bool = False
-    drop: tuple[str, ...] = ()  # row problems to leave out (synthgen.source_problems.DROP_CHOICES)
-    keep_source_names: bool = False
-    source_map: str | None = None  # default: beside the run folder, RUN.PRIVATE-source-names.csv
-    name: str | None = None
-    workers: int | None = None
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.is_phantom:
-            path_options = [f.name for f in dataclasses.fields(self)
-                            if f.name in _PATH_SOURCE_OPTIONS and getattr(self, f.name) != f.default]
+            path_options = [f.name for f in dataclasses.fields(PrepareOptions)
+                            if f.name not in _PHANTOM_OPTIONS and getattr(self, f.name) != f.default]
             if path_options:
                 raise ValueError(f"{', '.join(path_options)} apply to a path source, not to source: phantom")
         elif self.n is not None:
@@ -82,32 +66,26 @@ class PrepareConfig:
     def is_phantom(self) -> bool:
         return self.source == PHANTOM
 
-    def prepare_options(self) -> dict:
-        """Keyword arguments of synthgen.ingest.prepare (path sources)."""
-        return {name: getattr(self, name) for name in ("size", "seed", "val_fraction", "test_fraction",
-                                                         *_PATH_SOURCE_OPTIONS)}
+    def prepare_options(self) -> PrepareOptions:
+        """The options of synthgen.ingest.prepare (path sources)."""
+        return PrepareOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(PrepareOptions)})
 
 
-_PATH_SOURCE_OPTIONS = ("format", "labels", "path_column", "label_column", "patient_column", "patient_pattern",
-                        "findings_column", "findings_separator", "no_finding", "split_column", "uid_column",
-                        "classes", "findings", "resplit", "dedupe", "drop", "keep_source_names", "source_map",
-                        "name", "workers")
+_PHANTOM_OPTIONS = ("size", "seed", "val_fraction", "test_fraction")  # the PrepareOptions a phantom takes too
 
 
-# Added with issue 15 (row problems, source-name hashing): their defaults, as config_to_dict writes them.
-_LATER_PREPARE_DEFAULTS = {"drop": [], "keep_source_names": False, "source_map": None}
+# Keys added after run folders existed, by section: they count in a stage's config hash only when
+# set to another value than their default, so upgrading synthgen does not by itself redo a finished run.
+_ADDED_LATER = {
+    "prepare": ("drop", "keep_source_names", "source_map"),  # issue 15: row problems, source-name hashing
+    "sample": ("churn",),  # issue 13: as the CLI
+    "audit": ("exact_limit", "selftest_copies", "selftest_floor", "membership_auc_limit"),  # issue 13: as the CLI
+}
 
 
 @dataclass(frozen=True)
-class SampleConfig:
-    n: int | None = None  # images in all, split like the training set ...
-    per_class: dict | None = None  # ... or {class: count}
-    sampler: str | None = None  # default: the training config's sampling section
-    steps: int | None = None
-    guidance: float | None = None
-    batch_size: int | None = None
-    seed: int = 0
-    device: str = "auto"
+class SampleConfig(SampleOptions):
+    """synthgen.model.sample_options.SampleOptions; a run gives exactly one of n and per_class."""
 
     def __post_init__(self) -> None:
         if (self.n is None) == (self.per_class is None):
@@ -116,48 +94,57 @@ class SampleConfig:
             bad = {k: v for k, v in self.per_class.items() if not isinstance(v, int) or isinstance(v, bool) or v < 0}
             if bad:
                 raise ValueError(f"per_class counts must be integers >= 0, got {bad}")
+        samplers = [s.value for s in Sampler]
+        if self.sampler is not None and self.sampler not in samplers:
+            raise ValueError(f"sampler {self.sampler!r} is not one of {', '.join(samplers)}")
 
 
 @dataclass(frozen=True)
-class AuditConfig:
-    fpr: float = 0.01
+class AuditConfig(AuditSettings):
+    """privacy.settings.AuditSettings, plus what the run decides: filter and the held-out set."""
+
     filter: bool = True  # export and validate the unflagged images only
     holdout: str | None = None  # real image set never trained on (default: val + test splits of the data)
-    encoder_steps: int = 400
-    encoder_width: int = 16
-    seed: int = 0
 
 
 @dataclass(frozen=True)
-class ValidateConfig:
-    seeds: int = 3
-    seed: int = 0
-    network: str = "resnet-tiny"
-    width: int = 8
-    steps: int = 400
-    batch_size: int = 64
-    low_data: tuple[float, ...] = (0.1, 0.25)
-    bootstrap: int = 1000
-    min_per_class: int = 10
+class ValidateConfig(ValidateOptions):
+    """validation.options.ValidateOptions, plus the run's external real test sets."""
+
     external_test: tuple[str, ...] = ()  # `[NAME=]SET[:SPLIT]` real test sets of other sites or intakes
+
+
+_EXPORT = ExportOptions()  # the section's defaults are export's, declared there once
 
 
 @dataclass(frozen=True)
 class ExportConfig:
-    formats: tuple[str, ...] = ("dicom",)
-    compression: str = "none"
-    to: str | None = None  # PACS: dicomweb+http://HOST:PORT/dicom-web or dimse://AET@HOST:PORT
-    retries: int = 3
+    """synthgen.export.options.ExportOptions for each of several formats (DICOM ones get `to` and
+    `compression`), plus the DICOM conformance check; `filtered_only` follows audit.filter."""
+
+    formats: tuple[str, ...] = (_EXPORT.format,)
+    compression: str = _EXPORT.compression
+    to: str | None = _EXPORT.to  # PACS: dicomweb+http://HOST:PORT/dicom-web or dimse://AET@HOST:PORT
+    retries: int = _EXPORT.retries
     check_dicom: int = 20  # DICOM files checked with dciodvfy (spread over the set); 0: none
 
     def __post_init__(self) -> None:
-        unknown = [f for f in self.formats if f not in EXPORT_FORMATS]
+        valid = export_formats()
+        unknown = [f for f in self.formats if f not in valid]
         if unknown or not self.formats or len(set(self.formats)) != len(self.formats):
-            raise ValueError(f"formats {list(self.formats)} must be distinct values of {', '.join(EXPORT_FORMATS)}")
+            raise ValueError(f"formats {list(self.formats)} must be distinct values of {', '.join(valid)}")
+        if self.compression not in compressions():
+            raise ValueError(f"compression {self.compression!r} is not one of {', '.join(compressions())}")
         if self.to and "dicom" not in self.formats:
             raise ValueError("to (a PACS) sends DICOM: add dicom to formats")
         if self.check_dicom < 0:
             raise ValueError(f"check_dicom must be >= 0, got {self.check_dicom}")
+
+    def options(self, format: str, filtered_only: bool) -> ExportOptions:
+        """The export of one of `formats`."""
+        dicom = format == "dicom"
+        return ExportOptions(format=format, filtered_only=filtered_only, to=self.to if dicom else None,
+                             compression=self.compression if dicom else _EXPORT.compression, retries=self.retries)
 
 
 @dataclass(frozen=True)
@@ -181,15 +168,12 @@ class RunConfig:
             raise ValueError(f"threads must be >= 1 (or left out), got {self.threads}")
 
     def section(self, name: str) -> dict:
-        """One section as plain JSON-able values (what a stage's config hash covers).
-
-        Prepare options added after run folders existed count only when set, so upgrading synthgen
-        does not by itself redo a finished run."""
-        values = config_to_dict(getattr(self, name))
-        if name == "prepare":
-            values = {k: v for k, v in values.items()
-                      if k not in _LATER_PREPARE_DEFAULTS or v != _LATER_PREPARE_DEFAULTS[k]}
-        return values
+        """One section as plain JSON-able values (what a stage's config hash covers); keys added
+        later (_ADDED_LATER) count only when set."""
+        section = getattr(self, name)
+        later = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default  # as config_to_dict
+                 for f in dataclasses.fields(section) if f.name in _ADDED_LATER.get(name, ())}
+        return {k: v for k, v in config_to_dict(section).items() if k not in later or v != later[k]}
 
 
 def source_date_epoch(created: str) -> int:
@@ -204,23 +188,16 @@ def source_date_epoch(created: str) -> int:
 
 
 def load_run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
-    """Read and validate a run config; `train.base` names a training YAML the section overrides;
-    each override `section.key=value` (value in YAML, e.g. `sample.n=200`) replaces one key."""
+    """Read and validate a run config. Any section may say `base: FILE.yaml` (`prepare.base`: a
+    configs/prepare file, `train.base`: a configs/train file) whose keys it overrides; each override
+    `section.key=value` (value in YAML, e.g. `sample.n=200`) replaces one key."""
     path = Path(path)
     data = read_yaml_mapping(path)
     where = f"config {path}"
     for override in overrides:
         data = _with_override(data, override)
-    train = data.get("train", {})
-    if not isinstance(train, dict):
-        raise SynthgenError(f"{where}.train must be a mapping, not {type(train).__name__}")
-    if "base" in train:
-        train = dict(train)
-        base = train.pop("base")
-        if not isinstance(base, str):
-            raise SynthgenError(f"{where}.train.base must be the path of a training YAML, not {base!r}")
-        train = _merged(read_yaml_mapping(Path(base)), train)
-        data = {**data, "train": train}
+    data = {name: with_base(value, f"{where}.{name}") if isinstance(value, dict) else value
+            for name, value in data.items()}
     if isinstance(data.get("created"), (dt.date, dt.datetime)):  # YAML reads unquoted times as datetimes
         data = {**data, "created": data["created"].isoformat()}
     return build_dataclass(RunConfig, data, where)
@@ -237,15 +214,4 @@ def _with_override(data: dict, override: str) -> dict:
         value = text
     for name in reversed(names):
         value = {name: value}
-    return _merged(data, value)
-
-
-def _merged(base: dict, overrides: dict) -> dict:
-    """`overrides` on top of `base`, section by section (nested mappings merged, other values replaced)."""
-    merged = dict(base)
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = _merged(merged[key], value)
-        else:
-            merged[key] = value
-    return merged
+    return merged(data, value)

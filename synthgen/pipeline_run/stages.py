@@ -66,10 +66,10 @@ def _prepare(ctx: StageContext) -> dict:
     c = ctx.config.prepare
     out = ctx.stage / DATA
     if c.is_phantom:
-        from synthgen.chest_phantom import phantom
+        from synthgen.chest_phantom import DEFAULT_IMAGES, phantom
         from synthgen.progress import progress_bar
 
-        n = c.n or 600
+        n = c.n or DEFAULT_IMAGES
         with progress_bar(n, "phantom", unit="images", enabled=ctx.progress) as advance:
             image_set = phantom(out, n=n, size=c.size, seed=c.seed, val_fraction=c.val_fraction,
                                 test_fraction=c.test_fraction, bit_depth=c.bit_depth, on_image=advance)
@@ -77,9 +77,8 @@ def _prepare(ctx: StageContext) -> dict:
         from synthgen.ingest import prepare
         from synthgen.sources.names import default_map_path
 
-        options = c.prepare_options()
-        options["source_map"] = options["source_map"] or default_map_path(ctx.root)  # not in the staging folder
-        image_set = prepare(c.source, out, progress=ctx.progress, **options)
+        source_map = c.source_map or str(default_map_path(ctx.root))  # beside the run folder, not in the staging one
+        image_set = prepare(c.source, out, c.prepare_options(), source_map=source_map, progress=ctx.progress)
     counts = image_set.info["counts"]
     return {"images": counts["images"], "patients": counts["patients"], "classes": image_set.classes,
             "image_size": image_set.image_size, "by_split": counts["by_split"]}
@@ -160,9 +159,7 @@ def _sample(ctx: StageContext) -> dict:
     from synthgen.model.sample_provenance import SampleProvenance
 
     c = ctx.config.sample
-    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, n=c.n, per_class=c.per_class, sampler=c.sampler,
-                       steps=c.steps, guidance=c.guidance, seed=c.seed, batch_size=c.batch_size, device=c.device,
-                       progress=ctx.progress)
+    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, c, progress=ctx.progress)
     settings = SampleProvenance.of(image_set).sampling
     return {"images": len(image_set), "by_class": image_set.info["counts"]["by_class"],
             "sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance}
@@ -176,25 +173,18 @@ def _describe_sample(s: dict) -> str:
 # --- audit --------------------------------------------------------------------------------------
 
 def _audit(ctx: StageContext) -> dict:
-    from privacy.audit import AuditOptions, audit
-    from privacy.encoder import EncoderConfig
-    from privacy.search import SearchOptions
-    from synthgen.errors import SynthgenError
+    from privacy.audit import audit, filtered_set
 
     c = ctx.config.audit
     try:
-        options = AuditOptions(fpr=c.fpr, encoder=EncoderConfig(width=c.encoder_width, steps=c.encoder_steps, seed=c.seed),
-                               search=SearchOptions(seed=c.seed))
+        options = c.options()
     except ValueError as err:
         raise SynthgenError(f"run config audit: {err}") from None
     out = ctx.stage / AUDIT
-    document = audit(ctx.input(DATA), ctx.input(SYNTHETIC), out, holdout=c.holdout, fpr=c.fpr, filter=c.filter,
+    document = audit(ctx.input(DATA), ctx.input(SYNTHETIC), out, holdout=c.holdout, filter=c.filter,
                      options=options, progress=ctx.progress)
-    if c.filter:
-        from privacy.filter import FILTERED_DIR
-
-        # The filtered set is an image set of its own beside the others in the run folder.
-        os.replace(out / FILTERED_DIR, ctx.stage / FILTERED)
+    if c.filter:  # the filtered set is an image set of its own beside the others in the run folder
+        os.replace(filtered_set(out), ctx.stage / FILTERED)
     counts = document.counts
     return {"flagged": counts.flagged, "synthetic": counts.synthetic, "kept": counts.synthetic - counts.flagged,
             "flagged_fraction": document.flagged_fraction,
@@ -212,14 +202,10 @@ def _describe_audit(s: dict) -> str:
 
 def _validate(ctx: StageContext) -> dict:
     from validation.api import validate
-    from validation.classifier import Recipe
 
     c = ctx.config.validate
     result = validate(ctx.input(DATA), ctx.input(DATA), ctx.input(synthetic_for_use(ctx.config)), ctx.stage / VALIDATION,
-                      audit=ctx.input(AUDIT), seeds=c.seeds, seed=c.seed,
-                      recipe=Recipe(network=c.network, width=c.width, steps=c.steps, batch_size=c.batch_size),
-                      low_data=c.low_data, bootstrap=c.bootstrap, min_per_class=c.min_per_class,
-                      external_tests=c.external_test, progress=ctx.progress)
+                      audit=ctx.input(AUDIT), external_tests=c.external_test, progress=ctx.progress, **c.arguments())
     ratio = result.metrics["utility"].get("tstr_trtr_auc_ratio") or {}
     two_sample = result.metrics["two_sample"]
     return {"tstr_trtr_auc_ratio": ratio.get("value"), "ci_low": ratio.get("low"), "ci_high": ratio.get("high"),
@@ -265,10 +251,8 @@ def _export(ctx: StageContext) -> dict:
     source = ctx.input(synthetic_for_use(ctx.config))
     files, sent = {}, None
     for fmt in c.formats:
-        dicom = fmt == "dicom"
-        result = export(source, ctx.stage / EXPORT / fmt, format=fmt, filtered_only=ctx.config.audit.filter,
-                        to=c.to if dicom else None, compression=c.compression if dicom else "none",
-                        retries=c.retries, progress=ctx.progress)
+        result = export(source, ctx.stage / EXPORT / fmt, c.options(fmt, filtered_only=ctx.config.audit.filter),
+                        progress=ctx.progress)
         files[fmt] = result.files
         if result.push is not None:
             sent = {"destination": str(result.push.destination), "instances": len(result.push.sent)}

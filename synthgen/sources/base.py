@@ -14,6 +14,7 @@ from typing import ClassVar
 import numpy as np
 
 from synthgen.errors import SynthgenError
+from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import ProblemLog
 
 
@@ -42,20 +43,24 @@ class SourceRecord:
         return self.origin or self.source
 
 
+_DEFAULT = PrepareOptions()  # the labelling defaults are prepare's, declared there once
+
+
 @dataclass(frozen=True)
 class SourceOptions:
-    """Labelling options shared by the adapters (each uses the ones that apply to it)."""
+    """Labelling options shared by the adapters (each uses the ones that apply to it); set from
+    PrepareOptions by `prepare`."""
 
     labels_csv: Path | None = None
-    path_column: str = "path"
-    label_column: str = "label"
-    patient_column: str | None = None
-    patient_pattern: str | None = None
-    findings_column: str | None = None
-    findings_separator: str = "|"
-    no_finding: str = "No Finding"
-    split_column: str | None = None
-    uid_column: str | None = None
+    path_column: str = _DEFAULT.path_column
+    label_column: str = _DEFAULT.label_column
+    patient_column: str | None = _DEFAULT.patient_column
+    patient_pattern: str | None = _DEFAULT.patient_pattern
+    findings_column: str | None = _DEFAULT.findings_column
+    findings_separator: str = _DEFAULT.findings_separator
+    no_finding: str = _DEFAULT.no_finding
+    split_column: str | None = _DEFAULT.split_column
+    uid_column: str | None = _DEFAULT.uid_column
     classes: tuple[str, ...] | None = None
     findings: tuple[str, ...] | None = None
     extra: dict = field(default_factory=dict)
