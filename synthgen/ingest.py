@@ -10,7 +10,7 @@ import hashlib
 import logging
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -67,21 +67,12 @@ def prepare(
     check_output_folder(out, overwrite)
     map_path = None if keep_source_names else check_map_path(Path(o.source_map or default_map_path(out)), out)
     key = resolve_salt(salt)
-    source_options = SourceOptions(
-        labels_csv=Path(o.labels) if o.labels else None,
-        path_column=o.path_column,
-        label_column=o.label_column,
-        patient_column=o.patient_column,
-        patient_pattern=o.patient_pattern,
-        findings_column=o.findings_column,
-        findings_separator=o.findings_separator,
-        no_finding=o.no_finding,
-        split_column=o.split_column,
-        uid_column=o.uid_column,
-        classes=tuple(o.classes) if o.classes else None,
-        findings=tuple(o.findings) if o.findings else None,
-        extra={"salt": key},  # adapters pseudonymize identifiers they find in paths with the same key
-    )
+    shared = {f.name: getattr(o, f.name) for f in fields(SourceOptions) if hasattr(o, f.name)}  # the labelling options
+    source_options = SourceOptions(**{
+        **shared, "labels_csv": Path(o.labels) if o.labels else None,
+        "classes": tuple(o.classes) if o.classes else None, "findings": tuple(o.findings) if o.findings else None,
+        "extra": {"salt": key},  # adapters pseudonymize identifiers they find in paths with the same key
+    })
     adapter = open_source(Path(source), source_options, o.format)
     problems = adapter.problems
     try:

@@ -30,13 +30,11 @@ from synthgen.errors import SynthgenError
 Choices = Sequence[str] | Callable[[], Sequence[str]]
 
 
-def option(default: Any = None, help: str = "", *, choices: Choices | None = None, flag: str | None = None,
-           path: bool = False, metavar: str | None = None, envvar: str | None = None,
-           click_type: click.ParamType | None = None) -> Any:
-    """A dataclass field that is also a CLI option (`--name-with-dashes`, or `flag`); `click_type`
-    replaces the type derived from the field's (e.g. a click.IntRange)."""
-    metadata = {"help": help, "choices": choices, "flag": flag, "path": path, "metavar": metavar, "envvar": envvar,
-                "click_type": click_type}
+def option(default: Any = None, help: str = "", *, choices: Choices | None = None, path: bool = False,
+           metavar: str | None = None, click_type: click.ParamType | None = None) -> Any:
+    """A dataclass field that is also a CLI option, `--name-with-dashes`; `path`: a file or folder;
+    `click_type` replaces the type derived from the field's (e.g. a click.IntRange)."""
+    metadata = {"help": help, "choices": choices, "path": path, "metavar": metavar, "click_type": click_type}
     if isinstance(default, (list, dict, set)):
         raise TypeError("option defaults must be immutable: use a tuple")
     return dataclasses.field(default=default, metadata=metadata)
@@ -52,7 +50,7 @@ def cli_fields(cls: type) -> list[dataclasses.Field]:
 
 
 def flag_of(item: dataclasses.Field) -> str:
-    return item.metadata["flag"] or "--" + item.name.replace("_", "-")
+    return "--" + item.name.replace("_", "-")
 
 
 def option_values(cls: type, values: dict) -> dict:
@@ -62,14 +60,13 @@ def option_values(cls: type, values: dict) -> dict:
     return {name: default if value is None else value for name, (value, default) in taken.items()}
 
 
-def click_options(cls: type, *, exclude: Sequence[str] = ()) -> Callable:
+def click_options(cls: type) -> Callable:
     """Decorator adding one click option per `option` field of `cls` (types, defaults, choices from it)."""
     hints = typing.get_type_hints(cls)
 
     def decorate(command: Callable) -> Callable:
         for item in reversed(cli_fields(cls)):
-            if item.name not in exclude:
-                command = click.option(flag_of(item), item.name, **_click_settings(item, hints[item.name]))(command)
+            command = click.option(flag_of(item), item.name, **_click_settings(item, hints[item.name]))(command)
         return command
 
     return decorate
@@ -118,8 +115,6 @@ def _click_settings(item: dataclasses.Field, hint: object) -> dict:
     settings: dict[str, Any] = {"help": meta["help"], "default": item.default}
     if meta["metavar"]:
         settings["metavar"] = meta["metavar"]
-    if meta["envvar"]:
-        settings["envvar"] = meta["envvar"]
     if base is bool:
         settings["is_flag"] = True
         return settings

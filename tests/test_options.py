@@ -289,3 +289,15 @@ def test_a_bad_choice_in_a_run_config_names_the_key_and_the_valid_values(tmp_pat
 def test_a_bad_choice_on_the_command_line_is_one_line_naming_the_option_and_the_valid_values(args, fragment, capsys):
     code, _, err = run_cli(args, capsys)
     assert_clean_error(code, err, fragment)
+
+
+def test_option_fields_refuse_mutable_defaults_and_keep_defaults_for_options_left_out():
+    from synthgen.options import ListOf, option, option_values
+
+    with pytest.raises(TypeError, match="immutable"):
+        option([0.1], "a list default would be shared")
+    values = {"size": None, "classes": None, "drop": None, "out": "x"}
+    assert option_values(PrepareOptions, values) == {"size": 64, "classes": None, "drop": ()}
+    assert values == {"out": "x"}, "the command's own options are left for it"
+    assert ListOf(float).convert([0.1, 0.25], None, None) == (0.1, 0.25)
+    assert ListOf(str).convert("a, b,,c", None, None) == ("a", "b", "c")

@@ -10,7 +10,7 @@ Modules, in the order `validate` uses them: `data` (choose and check the sets), 
 `stats` and `utility` (bootstrap CIs, paired tests), `features` and `realism` (encoder, FD, KID,
 precision/recall/density/coverage), `image_statistics` (MS-SSIM diversity, intensity histograms),
 `audit_summary` and `generator_run` (what other stages wrote), `verdict`, `figures`, `report`,
-`api`, `cli`.
+`api`, `options` (what a user sets: ValidateOptions), `cli`.
 """
 
 

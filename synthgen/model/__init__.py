@@ -1,6 +1,6 @@
 """The generator: a class-conditional MONAI diffusion UNet, its training loop and its sampler.
 
-    config.py      training configuration (YAML sections as validated dataclasses)
+    config.py      training configuration (YAML sections as validated dataclasses) and the Sampler registry
     labels.py      label space: class + findings -> conditioning vector
     network.py     the MONAI DiffusionModelUNet with a label-vector embedding
     diffusion.py   noise schedulers, training objective, loss weighting
@@ -11,4 +11,5 @@
     pipeline.py    model + scheduler + a short loop: the sampler
     train.py       `train()`: the training loop (single process or torchrun/DDP)
     sample.py      `sample()`: write a synthetic image set from a trained run
+    sample_options.py  SampleOptions: what `synthgen sample` and a run's `sample:` section set
 """
