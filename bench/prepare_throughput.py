@@ -15,7 +15,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from synthgen.ingest import prepare
+from synthgen.prepare import prepare
 from synthgen.sources.image_files import list_image_files
 
 DEFAULT_SOURCE = Path(__file__).resolve().parents[2] / "shared" / "data" / "kermany" / "train"

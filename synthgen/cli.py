@@ -79,7 +79,7 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, salt: str
       synthgen prepare covid/images --labels covid/metadata.csv --path-column imagename \\
           --label-column finding --patient-column patientid --drop missing-file,empty-label --out runs/covid
     """
-    from synthgen.ingest import prepare as prepare_set
+    from synthgen.prepare import prepare as prepare_set
 
     if source is None or out is None:
         raise SynthgenError("prepare needs SOURCE and --out (on the command line or in --config)")
@@ -168,7 +168,7 @@ def _register_stage_commands() -> None:
     from privacy.cli import audit
     from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
-    from synthgen.pipeline_run.cli import run
+    from synthgen.workflow.cli import run
     from validation.cli import validate
 
     for command in (train, sample, audit, validate, export, run):

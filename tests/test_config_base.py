@@ -9,7 +9,7 @@ import yaml
 from cli_helpers import assert_clean_error, run_cli
 from synthgen.config import with_base
 from synthgen.errors import SynthgenError
-from synthgen.pipeline_run.config import load_run_config
+from synthgen.workflow.config import load_run_config
 
 REPO = Path(__file__).resolve().parents[1]
 

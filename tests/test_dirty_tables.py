@@ -16,8 +16,8 @@ import pytest
 from cli_helpers import assert_clean_error, run_cli
 from conftest import gradient_image, write_image
 from synthgen.errors import SynthgenError
-from synthgen.ingest import prepare
-from synthgen.pipeline_run import load_run_config
+from synthgen.prepare import prepare
+from synthgen.workflow import load_run_config
 
 COLUMNS = ["patientid", "offset", "sex", "finding", "imagename"]
 FINDINGS = ["COVID-19", "No finding", "no  Finding", "Pneumonia", "NO FINDING ", "covid-19"]

@@ -23,7 +23,7 @@ from synthgen.model.model_card import ModelCard, TrainingSetRecord
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import ModelConfigFile
 from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
-from synthgen.pipeline_run.state import RunDocument, RunState, StageRecord
+from synthgen.workflow.state import RunDocument, RunState, StageRecord
 
 TRAINING_SET = TrainingSetRecord(name="pm32", path="/data/pm32", manifest_sha256="cd" * 32, kind="real")
 CARD = ModelCard(model_sha256="ab" * 32, training_set=TRAINING_SET, classes=["normal", "pneumonia"], findings=[],

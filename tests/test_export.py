@@ -20,7 +20,7 @@ from synthgen.export import export
 from synthgen.export.dicom_writer import PRIVATE_CREATOR, PRIVATE_GROUP
 from synthgen.imageset import ImageSet
 from synthgen.imageset.cache import decode_all
-from synthgen.ingest import prepare
+from synthgen.prepare import prepare
 from privacy.filter import AuditRecord
 from test_export_fixtures import ENCODER_SHA, MODEL_SHA, TRAIN_MANIFEST_SHA, phantom_set, synthetic_set
 

@@ -12,7 +12,7 @@ from synthgen.cli import cli
 from synthgen.options import cli_fields, flag_of
 from synthgen.export.options import ExportOptions
 from synthgen.model.sample_options import SampleOptions
-from synthgen.pipeline_run.config import (
+from synthgen.workflow.config import (
     AuditConfig, ExportConfig, PrepareConfig, SampleConfig, ValidateConfig, load_run_config,
 )
 from synthgen.prepare_options import PrepareOptions

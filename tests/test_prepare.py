@@ -9,7 +9,7 @@ import pytest
 from cli_helpers import run_cli
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
-from synthgen.ingest import prepare
+from synthgen.prepare import prepare
 from synthgen.sources.names import redact_patient as redact
 
 

@@ -13,7 +13,7 @@ from conftest import shared_data
 from privacy.audit import AuditOptions
 from privacy.encoder import EncoderConfig
 from privacy.selftest import selftest
-from synthgen.ingest import prepare
+from synthgen.prepare import prepare
 
 pytestmark = [pytest.mark.shared_data, pytest.mark.slow]
 

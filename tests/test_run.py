@@ -9,8 +9,8 @@ import shutil
 import pytest
 
 from synthgen.errors import SynthgenError
-from synthgen.pipeline_run import load_run_config, run
-from synthgen.pipeline_run.state import tree_sha256
+from synthgen.workflow import load_run_config, run
+from synthgen.workflow.state import tree_sha256
 from cli_helpers import assert_clean_error, run_cli
 from run_fixtures import (OUTPUT_FOLDERS, TINY_RUN, differing_images, image_bytes, leftovers, read_state,
                           write_run_config)
@@ -284,7 +284,7 @@ def test_set_overrides_change_one_key_and_are_planned(finished, capsys):
 def test_dicom_check_counts_files_dciodvfy_rejects(finished, tmp_path):
     import shutil as shell
 
-    from synthgen.pipeline_run.dicom_check import check_dicom
+    from synthgen.export.dicom_check import check_dicom
 
     if shell.which("dciodvfy") is None:
         pytest.skip("dciodvfy is absent: install the Debian package dicom3tools")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from synthgen.pipeline_run import run
-from synthgen.pipeline_run.state import tree_sha256
+from synthgen.workflow import run
+from synthgen.workflow.state import tree_sha256
 from run_fixtures import REPO, differing_images, leftovers, read_state, write_run_config
 
 pytestmark = pytest.mark.slow  # four tiny pipelines in subprocesses: about a minute, more on a busy machine

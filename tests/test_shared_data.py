@@ -7,7 +7,7 @@ import pytest
 
 from conftest import shared_data
 from synthgen.errors import SynthgenError
-from synthgen.ingest import prepare
+from synthgen.prepare import prepare
 
 pytestmark = pytest.mark.shared_data
 KERMANY_PATIENT = r"^(person\d+_(?:bacteria|virus)|(?:NORMAL2-)?IM-\d+)"

@@ -321,7 +321,7 @@ def test_path_pseudonyms_are_stable_for_one_salt(tmp_path):
 
 
 def test_prepare_output_holds_no_identifier_bytes(tmp_path):
-    prepare = pytest.importorskip("synthgen.ingest").prepare
+    prepare = pytest.importorskip("synthgen.prepare").prepare
     out = tmp_path / "set"
     prepare(phi_source(tmp_path / "src"), out, size=16, salt="s", progress=False)
     files = [p for p in out.rglob("*") if p.is_file()]

@@ -21,8 +21,8 @@ from synthgen.chest_phantom import phantom
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.imageset.pngio import decode_png
-from synthgen.ingest import prepare
-from synthgen.pipeline_run import run
+from synthgen.prepare import prepare
+from synthgen.workflow import run
 from run_fixtures import TINY_RUN
 
 UID = "1.2.840.113564.9.1.2020031920261398441"

@@ -67,7 +67,7 @@ class PrepareConfig(PrepareOptions):
         return self.source == PHANTOM
 
     def prepare_options(self) -> PrepareOptions:
-        """The options of synthgen.ingest.prepare (path sources)."""
+        """The options of synthgen.prepare.prepare (path sources)."""
         return PrepareOptions(**{f.name: getattr(self, f.name) for f in dataclasses.fields(PrepareOptions)})
 
 

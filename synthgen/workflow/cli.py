@@ -1,4 +1,4 @@
-"""`synthgen run`: a thin click command over synthgen.pipeline_run.run (heavy imports inside)."""
+"""`synthgen run`: a thin click command over synthgen.workflow.run (heavy imports inside)."""
 
 from __future__ import annotations
 
@@ -29,8 +29,8 @@ def run(ctx: click.Context, config: Path, out: Path, overrides: tuple[str, ...],
       synthgen run configs/run/kermany64.yaml --out runs/k64 --dry-run
       synthgen run configs/run/own-dicom64.yaml --set prepare.source=dicoms/ --out runs/mine
     """
-    from synthgen.pipeline_run.live import LiveView
-    from synthgen.pipeline_run.runner import run as run_pipeline
+    from synthgen.workflow.live import LiveView
+    from synthgen.workflow.runner import run as run_pipeline
 
     progress = ctx.obj["progress"] if ctx.obj else True
     run_pipeline(config, out, dry_run=dry_run, overrides=overrides, progress=progress,

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from synthgen.errors import SynthgenError
-from synthgen.pipeline_run.config import RunConfig
-from synthgen.pipeline_run.dicom_check import check_dicom, dicom_check_text
+from synthgen.workflow.config import RunConfig
+from synthgen.export.dicom_check import check_dicom, dicom_check_text
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def _prepare(ctx: StageContext) -> dict:
             image_set = phantom(out, n=n, size=c.size, seed=c.seed, val_fraction=c.val_fraction,
                                 test_fraction=c.test_fraction, bit_depth=c.bit_depth, on_image=advance)
     else:
-        from synthgen.ingest import prepare
+        from synthgen.prepare import prepare
         from synthgen.sources.names import default_map_path
 
         source_map = c.source_map or str(default_map_path(ctx.root))  # beside the run folder, not in the staging one

@@ -12,10 +12,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from synthgen.pipeline_run.runner import PlannedStage, QuietView
-from synthgen.pipeline_run.dicom_check import dicom_check_text
-from synthgen.pipeline_run.stages import AUDIT, EXPORT, Stage
-from synthgen.pipeline_run.state import StageRecord
+from synthgen.workflow.runner import PlannedStage, QuietView
+from synthgen.export.dicom_check import dicom_check_text
+from synthgen.workflow.stages import AUDIT, EXPORT, Stage
+from synthgen.workflow.state import StageRecord
 
 
 class LiveView(QuietView):

@@ -25,9 +25,9 @@ from pathlib import Path
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
 from synthgen.model.config import config_to_dict
-from synthgen.pipeline_run.config import RunConfig, load_run_config, source_date_epoch
-from synthgen.pipeline_run.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
-from synthgen.pipeline_run.state import (
+from synthgen.workflow.config import RunConfig, load_run_config, source_date_epoch
+from synthgen.workflow.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
+from synthgen.workflow.state import (
     STATE_FILE, RunState, StageRecord, config_sha256, now, source_fingerprint, tree_sha256,
 )
 from synthgen.versions import library_versions
