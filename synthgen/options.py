@@ -10,7 +10,7 @@
     def prepare(**values): ... PrepareOptions(**option_values(PrepareOptions, values))
 
 The library function takes the dataclass, the click command gets its options from it, and a run
-config's section is the same dataclass (or is checked against it by tests/test_options.py), so a
+config's section is the same dataclass (or is checked against it by tests/synthgen/test_options.py), so a
 default, a help text or a choice list is written once. `choices` is a registry's names (a sequence,
 or a function returning them, called only when the CLI needs them so that heavy registries load late).
 """

@@ -1,4 +1,4 @@
-"""Shared tiny fixtures: generated images, class folders, CSVs and .npz files."""
+"""pytest fixtures every test folder may use: tiny class folders, a CSV source and a .npz (built by tests/fixtures)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from tests.fixtures.images import gradient_image, write_image
+
 
 # One compute thread per test process: pytest-xdist already runs one process per core, and
 # oversubscribed OpenMP threads make tiny convolutions ~100x slower.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
-
-def shared_data(name: str) -> Path:
-    """Path of a ../shared/data set, skipping the test with a reason when it is absent."""
-    path = SHARED_DATA / name
-    if not path.exists():
-        pytest.skip(f"{path} is absent: integration tests need ../shared/data beside the repository")
-    return path
-
-
-def gradient_image(seed: int, height: int = 20, width: int = 24, dtype=np.uint8) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    top = 255 if dtype == np.uint8 else 65535
-    return rng.integers(0, top + 1, size=(height, width), dtype=np.int64).astype(dtype)
-
-
-def write_image(path: Path, pixels: np.ndarray, fmt: str | None = None) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(pixels).save(path, format=fmt)
-    return path
-
 
 @pytest.fixture
 def class_folders(tmp_path: Path) -> Path:

@@ -1,5 +1,5 @@
 """`ExportOptions`: every option of `export`, declared once (`synthgen export` derives from it; the run
-config's `export:` section shares its defaults, checked by tests/test_options.py)."""
+config's `export:` section shares its defaults, checked by tests/synthgen/test_options.py)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""synthgen's tests: `tests/<package>/...` mirrors the packages; fixture builders live in `tests/fixtures/`."""

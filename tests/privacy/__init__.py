@@ -1,0 +1,1 @@
+"""Tests of the `privacy` package (memorization audit)."""

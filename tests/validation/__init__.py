@@ -1,0 +1,1 @@
+"""Tests of the `validation` package (realism, utility, report)."""
