@@ -1,6 +1,7 @@
 """synthgen: synthetic, labelled, privacy-audited X-ray data sets.
 
-The Python API mirrors the CLI: each `synthgen <command>` calls the function of the same name.
+The Python API mirrors the CLI: each `synthgen <command>` calls the function of the same name;
+`synthgen.api` gathers them, one per stage (README, "Python API").
 """
 
 __version__ = "0.1.0"
