@@ -5,7 +5,7 @@
     real = api.prepare("xrays/", "demo/data", labels="xrays/labels.csv", patient_column="patient_id")
     model = api.train(real.root, "demo/model", "configs/train/demo.yaml")           # TrainResult
     synthetic = api.sample(model.run, "demo/synthetic", n=300)                       # ImageSet
-    privacy = api.audit(real.root, synthetic.root, "demo/audit", filter=True)        # AuditDocument
+    audit = api.audit(real.root, synthetic.root, "demo/audit", filter=True)          # AuditDocument
     kept = api.filtered_set("demo/audit")                                            # the unflagged images
     report = api.validate(real.root, real.root, kept, "demo/validation", audit="demo/audit")  # ValidationResult
     files = api.export(kept, "demo/export", format="dicom")                          # ExportResult
@@ -20,9 +20,9 @@ others are the stage functions themselves. Errors a user can fix raise `synthgen
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Sequence
 
 from privacy.audit import filtered_set
 from privacy.audit_document import AuditDocument
