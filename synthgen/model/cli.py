@@ -18,7 +18,7 @@ from synthgen.model.config import Sampler
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it holds another run.")
 @click.pass_context
 def train(ctx: click.Context, data: Path, out: Path, config: Path | None, resume: bool, overwrite: bool) -> None:
-    """Train the class-conditional diffusion model on an image set.
+    """Train the class-conditional diffusion model (or, with `model.kind: gan`, the GAN) on an image set.
 
     Writes the run folder: config.yaml, checkpoints/, model/ (weights + config.json + model card),
     log.csv, tensorboard/ and a sample grid per checkpoint. On several GPUs or CPU processes:
@@ -61,6 +61,8 @@ def _per_class(value: str | None) -> dict[str, int] | None:
 @click.option("--steps", type=int, help="Sampler steps (heun: noise levels; default from the run's config).")
 @click.option("--guidance", type=float, help="Classifier-free guidance scale (1 = conditional model, >1 stronger).")
 @click.option("--churn", type=float, help="heun: EDM's stochastic churn S_churn (0 = deterministic ODE).")
+@click.option("--truncation", type=float, help="GAN models: truncation psi in (0, 1] (latents scaled by psi; "
+                                               "default: the run's config, 1 = none).")
 @click.option("--seed", default=0, show_default=True, help="Seed: image i always gets the same noise.")
 @click.option("--batch-size", type=int, help="Images per network batch (bounds memory).")
 @click.option("--start", default=0, show_default=True, help="First image index of this shard.")
@@ -70,7 +72,7 @@ def _per_class(value: str | None) -> dict[str, int] | None:
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it exists.")
 @click.pass_context
 def sample(ctx: click.Context, run: Path, out: Path, per_class: str | None, **options) -> None:
-    """Sample a synthetic image set from a trained run.
+    """Sample a synthetic image set from a trained run (diffusion or GAN).
 
     Every image's seed derives from (--seed, index): shards (--start/--count) sampled on different
     machines hold exactly the images of one full run.
