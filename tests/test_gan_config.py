@@ -57,3 +57,22 @@ def test_cli_train_with_a_diffusion_key_in_a_gan_config_exits_2_naming_the_key(t
     assert_clean_error(code, err, "model.kind", "'stylegan'", "diffusion, gan")
     assert not (tmp_path / "r").exists()
 
+
+
+def test_run_config_train_section_may_be_a_gan_and_keeps_the_diffusion_default(tmp_path):
+    from synthgen.pipeline_run.config import load_run_config
+    from synthgen.model.config import config_to_dict
+
+    base = tmp_path / "gan.yaml"
+    base.write_text("model: {kind: gan}\ntraining: {steps: 50}\n")
+    run = tmp_path / "run.yaml"
+    run.write_text(f"prepare: {{source: phantom}}\ntrain: {{base: {base}, training: {{batch_size: 16}}}}\n")
+    config = load_run_config(run)
+    assert isinstance(config.train, GanTrainConfig)
+    assert (config.train.training.steps, config.train.training.batch_size) == (50, 16)
+    assert config.section("train") == config_to_dict(config.train)
+    run.write_text("prepare: {source: phantom}\ntrain: {training: {steps: 7}}\n")
+    assert isinstance(load_run_config(run).train, TrainConfig)
+    run.write_text(f"prepare: {{source: phantom}}\ntrain: {{base: {base}, network: {{channels: [8]}}}}\n")
+    with pytest.raises(SynthgenError, match=r"\.train: network is a model.kind diffusion key"):
+        load_run_config(run)

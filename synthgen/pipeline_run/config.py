@@ -26,6 +26,7 @@ import yaml
 from synthgen.config import build_dataclass, read_yaml_mapping
 from synthgen.errors import SynthgenError
 from synthgen.model.config import TrainConfig, config_to_dict
+from synthgen.model.config import config_from_dict as train_config_from_dict
 from synthgen.source_problems import DROP_CHOICES
 
 PHANTOM = "phantom"
@@ -163,7 +164,7 @@ class ExportConfig:
 @dataclass(frozen=True)
 class RunConfig:
     prepare: PrepareConfig = field(default_factory=PrepareConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # or a GanTrainConfig (train.model.kind: gan)
     sample: SampleConfig = field(default_factory=lambda: SampleConfig(n=400))
     audit: AuditConfig = field(default_factory=AuditConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
@@ -223,7 +224,10 @@ def load_run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
         data = {**data, "train": train}
     if isinstance(data.get("created"), (dt.date, dt.datetime)):  # YAML reads unquoted times as datetimes
         data = {**data, "created": data["created"].isoformat()}
-    return build_dataclass(RunConfig, data, where)
+    # The train section's family (model.kind: diffusion or gan) decides its dataclass.
+    trained = train_config_from_dict(train, f"{where}.train")
+    return dataclasses.replace(build_dataclass(RunConfig, {k: v for k, v in data.items() if k != "train"}, where),
+                               train=trained)
 
 
 def _with_override(data: dict, override: str) -> dict:

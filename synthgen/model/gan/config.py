@@ -60,6 +60,7 @@ class DiscriminatorConfig:
 
     channels: tuple[int, ...] = (32, 64, 128, 128)
     mbstd_group: int = 4  # images per minibatch-stddev group (StyleGAN2); 1 turns the layer off
+    spectral_norm: bool = True  # on every layer (Miyato et al.); false: R1 alone keeps D smooth (StyleGAN2-ADA)
 
     def __post_init__(self) -> None:
         if not self.channels or any(c <= 0 for c in self.channels):
@@ -115,7 +116,8 @@ class GanTrainingConfig:
     steps: int | None = 2000  # at most this many steps (None: until `minutes` is spent)
     minutes: float | None = None  # wall budget: train until it is spent, then the final checkpoint
     batch_size: int = 64
-    lr: float = 0.002  # generator and discriminator
+    lr: float = 0.0002  # generator (Adam on plainly initialised weights: StyleGAN's 0.002 assumes equalized lr)
+    d_lr: float = 0.0004  # discriminator (two time-scale update rule, Heusel et al. 2017)
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
     checkpoint_every: int = 500
@@ -126,7 +128,7 @@ class GanTrainingConfig:
     split: str = "train"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "checkpoint_every", "log_every", "lr"):
+        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr"):
             _positive(name, getattr(self, name))
         if self.steps is None and self.minutes is None:
             raise ValueError("give steps, minutes or both (steps: the most steps, minutes: the wall budget)")

@@ -50,8 +50,7 @@ class ConditionalNorm(nn.Module):
         super().__init__()
         self.norm = nn.GroupNorm(groups, channels, affine=False)
         self.affine = nn.Linear(style_dim, 2 * channels)
-        nn.init.zeros_(self.affine.weight)
-        nn.init.zeros_(self.affine.bias)
+        nn.init.zeros_(self.affine.bias)  # random weights: w modulates every layer from the first step
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         scale, shift = self.affine(w)[:, :, None, None].chunk(2, dim=1)
@@ -161,9 +160,10 @@ class ProjectionDiscriminator(nn.Module):
         self.final = _conv(last + (1 if config.mbstd_group > 1 else 0), last, act=_LEAKY)
         self.linear = nn.Linear(last, 1)
         self.embed = nn.Linear(label_dim, last, bias=False)
-        for module in self.modules():
-            if isinstance(module, (nn.Conv2d, nn.Linear)):
-                spectral_norm(module)
+        if config.spectral_norm:
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    spectral_norm(module)
 
     def forward(self, images: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         """One score per image (N,): high = looks real for its labels."""

@@ -42,7 +42,7 @@ def build_optimizers(generator: Generator, discriminator: ProjectionDiscriminato
     ratio = config.loss.r1_every / (config.loss.r1_every + 1)
     d_betas = (betas[0] ** ratio, betas[1] ** ratio)
     return (torch.optim.Adam(generator.parameters(), lr=t.lr, betas=betas),
-            torch.optim.Adam(discriminator.parameters(), lr=t.lr * ratio, betas=d_betas))
+            torch.optim.Adam(discriminator.parameters(), lr=t.d_lr * ratio, betas=d_betas))
 
 
 def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Tensor, conditions: torch.Tensor,
