@@ -12,7 +12,8 @@ TINY_GAN = {
     "discriminator": {"channels": [8, 16, 16], "mbstd_group": 2},
     "loss": {"r1_every": 2, "r1_gamma": 0.1},
     "augmentation": {"adaptive": True, "adjust_every": 2, "adjust_images": 64},
-    "training": {"steps": 6, "batch_size": 8, "checkpoint_every": 3, "log_every": 2, "grid_per_class": 2},
+    "training": {"steps": 6, "batch_size": 8, "lr": 0.002, "d_lr": 0.004, "checkpoint_every": 3, "log_every": 2,
+                 "grid_per_class": 2},
     "sampling": {"batch_size": 8},
 }
 

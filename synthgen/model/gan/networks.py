@@ -1,4 +1,4 @@
-"""Generator and projection discriminator, built from MONAI blocks (Convolution, UpSample).
+"""Generator and projection discriminator, built from MONAI blocks (Convolution).
 
 G: a mapping MLP turns (latent z, label embedding) into a style vector w. The synthesis starts from
 a linear map of w to the first resolution, then each level (upsampled ×2 after the first) applies
@@ -17,7 +17,7 @@ score = linear(h) + <embed(label vector), h>.
 from __future__ import annotations
 
 import torch
-from monai.networks.blocks import Convolution, UpSample
+from monai.networks.blocks import Convolution
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
@@ -43,6 +43,13 @@ def start_resolution(image_size: int, levels: int) -> int:
     return start
 
 
+def upsample_nearest(x: torch.Tensor) -> torch.Tensor:
+    """×2 nearest-neighbour upsampling as one strided copy: half the time of F.interpolate (or MONAI's
+    UpSample, which calls it) on CPU, where sampling spends a quarter of its time upsampling."""
+    n, c, h, w = x.shape
+    return x[:, :, :, None, :, None].expand(n, c, h, 2, w, 2).reshape(n, c, 2 * h, 2 * w)
+
+
 class ConditionalNorm(nn.Module):
     """Group norm without its own affine, then x * (1 + scale(w)) + shift(w)."""
 
@@ -54,7 +61,7 @@ class ConditionalNorm(nn.Module):
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         scale, shift = self.affine(w)[:, :, None, None].chunk(2, dim=1)
-        return self.norm(x) * (1.0 + scale) + shift
+        return torch.addcmul(shift, self.norm(x), 1.0 + scale)
 
 
 class StyledConv(nn.Module):
@@ -68,7 +75,7 @@ class StyledConv(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor, noise: torch.Tensor | None) -> torch.Tensor:
         x = self.conv(x)
         if self.noise_strength is not None and noise is not None:
-            x = x + self.noise_strength * noise
+            x = torch.addcmul(x, self.noise_strength, noise)
         return self.norm(self.act(x), w)
 
 
@@ -86,8 +93,6 @@ class Generator(nn.Module):
         self.mapping = nn.Sequential(*layers)
         first = config.channels[0]
         self.input = nn.Linear(config.style_dim, first * self.start * self.start)
-        self.up = UpSample(spatial_dims=2, scale_factor=2, mode="nontrainable", interp_mode="nearest",
-                           align_corners=None)
         self.convs = nn.ModuleList()
         previous = first
         for channels in config.channels:
@@ -123,7 +128,7 @@ class Generator(nn.Module):
         x = self.input(w).view(-1, self.config.channels[0], self.start, self.start)
         for i, conv in enumerate(self.convs):
             if i and i % self.config.convs_per_level == 0:
-                x = self.up(x)
+                x = upsample_nearest(x)
             x = conv(x, w, noises[i] if noises is not None else None)
         return self.to_image(x)
 

@@ -23,7 +23,7 @@ from torch.optim.swa_utils import AveragedModel
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
-from synthgen.model.checkpoint import save_checkpoint
+from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.config import config_to_dict
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
 from synthgen.model.ema import ema_with_warmup
@@ -36,7 +36,7 @@ from synthgen.model.gan.step import GanModels, StepLosses, adversarial_step, bui
 from synthgen.model.grid import typical_conditions, write_grid
 from synthgen.model.labels import label_prior
 from synthgen.model.network import count_parameters
-from synthgen.model.run_folder import RunFolder, load_state_dict, read_json
+from synthgen.model.run_folder import RunFolder, read_json
 from synthgen.model.train import TrainResult
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
@@ -44,7 +44,7 @@ from synthgen.versions import library_versions
 log = logging.getLogger(__name__)
 
 GAN_CHECKPOINT_KEYS = ("step", "generator", "discriminator", "ema", "g_optimizer", "d_optimizer", "augment_p",
-                       "config_sha256", "trained_s")
+                       "ada_window", "config_sha256", "trained_s")
 
 
 def build_models(config: GanTrainConfig, dataset: TrainingData) -> tuple[Generator, ProjectionDiscriminator]:
@@ -194,10 +194,7 @@ class GanTrainer:
                 writer.add_image("samples", grid, step)
 
     def _restore(self) -> tuple[int, float]:
-        state = load_state_dict(self.run.checkpoint)
-        missing = [key for key in GAN_CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
-        if missing:
-            raise SynthgenError(f"{self.run.checkpoint} lacks {', '.join(missing)}: it is not a synthgen GAN checkpoint")
+        state = load_checkpoint(self.run.checkpoint, GAN_CHECKPOINT_KEYS)
         if state["config_sha256"] != self.config_sha256:
             raise SynthgenError(f"{self.run.checkpoint} was written with another config: start a new run")
         m = self.models
