@@ -87,20 +87,22 @@ def bare_loop(models, config, images, conditions, steps: int) -> float:
     for step in range(steps):
         rows = torch.randint(0, len(images), (batch,))
         reals, labels = images[rows], conditions[rows]
-        z, noise = G.draw_batch(batch, generator)
-        with torch.no_grad():
-            fakes = G(z, labels, noise)
-        real_in = diff_augment(reals, aug, p, generator).detach()
-        r1_step = step % config.loss.r1_every == 0
-        real_in.requires_grad_(r1_step)
-        real_scores = D(real_in, labels)
-        loss = torch.relu(1 - real_scores).mean() + torch.relu(1 + D(diff_augment(fakes, aug, p, generator), labels)).mean()
-        if r1_step:
-            (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
-            loss = loss + grad.square().sum(dim=(1, 2, 3)).mean() * (config.loss.r1_gamma / 2 * config.loss.r1_every)
-        d_opt.zero_grad(set_to_none=True)
-        loss.backward()
-        d_opt.step()
+        for update in range(config.training.d_steps):
+            z, noise = G.draw_batch(batch, generator)
+            with torch.no_grad():
+                fakes = G(z, labels, noise)
+            real_in = diff_augment(reals, aug, p, generator).detach()
+            r1_step = update == 0 and step % config.loss.r1_every == 0
+            real_in.requires_grad_(r1_step)
+            real_scores = D(real_in, labels)
+            fake_scores = D(diff_augment(fakes, aug, p, generator), labels)
+            loss = torch.relu(1 - real_scores).mean() + torch.relu(1 + fake_scores).mean()
+            if r1_step:
+                (grad,) = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True)
+                loss = loss + grad.square().sum(dim=(1, 2, 3)).mean() * (config.loss.r1_gamma / 2 * config.loss.r1_every)
+            d_opt.zero_grad(set_to_none=True)
+            loss.backward()
+            d_opt.step()
         z, noise = G.draw_batch(batch, generator)
         D.requires_grad_(False)
         g_loss = -D(diff_augment(G(z, labels, noise), aug, p, generator), labels).mean()

@@ -136,3 +136,22 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     assert adjusted_probability(0.5, 0.9, 50, config) == pytest.approx(0.7)  # 50 * 4 / 1000
     assert adjusted_probability(0.5, 0.2, 50, config) == pytest.approx(0.3)
     assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
+
+
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses():
+    from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
+    from gan_fixtures import tiny_gan_config
+
+    config = tiny_gan_config(training={"d_steps": 2})
+    torch.manual_seed(0)
+    G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
+    models = GanModels(G, D, *build_optimizers(G, D, config))
+    reals = torch.rand(8, 1, 16, 16) * 2 - 1
+    losses = adversarial_step(models, config, reals, _conditions([0, 1, 2, 3] * 2), 0, 0.5,
+                              torch.Generator().manual_seed(9))
+    d_state = models.d_optimizer.state[next(iter(D.parameters()))]
+    g_state = models.g_optimizer.state[next(iter(G.parameters()))]
+    assert float(d_state["step"]) == 2 and float(g_state["step"]) == 1
+    assert losses.r1 is not None and losses.r1 > 0  # step 0 is an R1 step
+    assert all(map(lambda v: v == v and abs(v) < 1e3, (losses.discriminator, losses.generator)))
+    assert -1.0 <= losses.real_sign <= 1.0

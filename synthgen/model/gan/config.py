@@ -118,6 +118,7 @@ class GanTrainingConfig:
     batch_size: int = 64
     lr: float = 0.0002  # generator (Adam on plainly initialised weights: StyleGAN's 0.002 assumes equalized lr)
     d_lr: float = 0.0004  # discriminator (two time-scale update rule, Heusel et al. 2017)
+    d_steps: int = 1  # discriminator updates per generator update (SNGAN used 5)
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
     checkpoint_every: int = 500
@@ -128,7 +129,7 @@ class GanTrainingConfig:
     split: str = "train"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr"):
+        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "d_steps"):
             _positive(name, getattr(self, name))
         if self.steps is None and self.minutes is None:
             raise ValueError("give steps, minutes or both (steps: the most steps, minutes: the wall budget)")

@@ -47,32 +47,36 @@ def build_optimizers(generator: Generator, discriminator: ProjectionDiscriminato
 
 def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Tensor, conditions: torch.Tensor,
                      step: int, augment_p: float, generator: torch.Generator, world_size: int = 1) -> StepLosses:
-    """Update D then G on one batch; returns the losses as floats (NaN when a loss diverged)."""
+    """Update D (training.d_steps times) then G on one batch; returns the losses as floats (NaN when a
+    loss diverged) and the mean sign of D on the augmented reals."""
     G, D = models.generator, models.discriminator
     device, n = reals.device, reals.shape[0]
     aug = config.augmentation
 
-    # -- discriminator: hinge on reals vs fakes, R1 on the augmented reals every r1_every steps
-    latents, noises = G.draw_batch(n, generator)
-    with torch.no_grad():
-        fakes = G(latents.to(device), conditions, [x.to(device) for x in noises])
-    real_input = diff_augment(reals, aug, augment_p, generator).detach()
-    fake_input = diff_augment(fakes, aug, augment_p, generator)
-    with_r1 = config.loss.r1_gamma > 0 and step % config.loss.r1_every == 0
+    # -- discriminator: hinge on reals vs fakes (d_steps updates, fresh fakes and augmentations each),
+    #    R1 on the augmented reals every r1_every steps (first update only)
     D.requires_grad_(True)
-    real_input.requires_grad_(with_r1)
-    real_scores = D(real_input, conditions)
-    d_loss = discriminator_loss(real_scores, D(fake_input, conditions))
-    total = d_loss
-    r1 = None
-    if with_r1:
-        penalty = r1_penalty(real_scores, real_input)
-        total = total + penalty * (config.loss.r1_gamma / 2.0 * config.loss.r1_every)
-        r1 = float(penalty.detach())
-    models.d_optimizer.zero_grad(set_to_none=True)
-    total.backward()
-    _average_gradients(D, world_size)
-    models.d_optimizer.step()
+    r1, signs = None, []
+    for update in range(config.training.d_steps):
+        latents, noises = G.draw_batch(n, generator)
+        with torch.no_grad():
+            fakes = G(latents.to(device), conditions, [x.to(device) for x in noises])
+        real_input = diff_augment(reals, aug, augment_p, generator).detach()
+        fake_input = diff_augment(fakes, aug, augment_p, generator)
+        with_r1 = update == 0 and config.loss.r1_gamma > 0 and step % config.loss.r1_every == 0
+        real_input.requires_grad_(with_r1)
+        real_scores = D(real_input, conditions)
+        d_loss = discriminator_loss(real_scores, D(fake_input, conditions))
+        total = d_loss
+        if with_r1:
+            penalty = r1_penalty(real_scores, real_input)
+            total = total + penalty * (config.loss.r1_gamma / 2.0 * config.loss.r1_every)
+            r1 = float(penalty.detach())
+        models.d_optimizer.zero_grad(set_to_none=True)
+        total.backward()
+        _average_gradients(D, world_size)
+        models.d_optimizer.step()
+        signs.append(real_scores.detach().sign().mean())
 
     # -- generator: -D(augmented fakes)
     latents, noises = G.draw_batch(n, generator)
@@ -84,8 +88,7 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     _average_gradients(G, world_size)
     models.g_optimizer.step()
     D.requires_grad_(True)
-    return StepLosses(float(d_loss.detach()), float(g_loss.detach()), r1,
-                      float(real_scores.detach().sign().mean()))
+    return StepLosses(float(d_loss.detach()), float(g_loss.detach()), r1, float(torch.stack(signs).mean()))
 
 
 def _average_gradients(module: torch.nn.Module, world_size: int) -> None:
