@@ -3,6 +3,8 @@
     # images/s of the GAN generator at 32² and 64² (configs/train/gan-*.yaml networks), end to end
     # through `synthgen sample` (PNG files + manifest) and the network alone; 2 cores = 2 shards (--start/--count)
     python bench/gan_vs_diffusion.py speed --threads 1
+    # within-class MS-SSIM (synthetic / real) of a config variant after a short run
+    python bench/gan_vs_diffusion.py diversity --data runs/demo/data --override '{"training": {"d_steps": 1}}' --out /tmp/d1
     # one GAN training step of our trainer vs a bare PyTorch loop (same networks, batch, losses), same process
     python bench/gan_vs_diffusion.py step-ratio --data runs/pm32/data --config configs/train/gan-pneumoniamnist32.yaml
     # both families trained for the same minutes on one thread each, sampled, scored by `synthgen validate`
@@ -145,6 +147,41 @@ def step_ratio(args: argparse.Namespace) -> None:
                       "ratio (bare / synthgen, >= 0.9 wanted)": round(best_bare / best_ours, 3)}, indent=2))
 
 
+# -- quick diversity check of one config variant -------------------------------------------------
+def diversity(args: argparse.Namespace) -> None:
+    """Train --config with --override sections (JSON) for --steps, sample --n images, and print the
+    mean within-class MS-SSIM of synthetic and real images (validate's pair measure; ratio > 1: less varied)."""
+    import numpy as np
+    import torch
+
+    from synthgen.imageset import ImageSet
+    from synthgen.model.config import config_from_dict, config_to_dict, load_train_config
+    from synthgen.model.sample import sample
+    from synthgen.model.train import train
+    from validation.image_statistics import pair_ms_ssim
+
+    torch.set_num_threads(1)
+    data = config_to_dict(load_train_config(args.config))
+    for section, values in json.loads(args.override).items():
+        data[section].update(values)
+    data["training"].update({"steps": args.steps, "minutes": None, "checkpoint_every": args.steps})
+    started = time.perf_counter()
+    result = train(args.data, args.out / "run", config_from_dict(data), overwrite=True, progress=False)
+    trained = time.perf_counter() - started
+    synthetic, real = sample(args.out / "run", args.out / "synthetic", n=args.n, overwrite=True, progress=False), \
+        ImageSet.open(args.data)
+    rng = np.random.default_rng(0)
+    per_class = {}
+    for c, name in enumerate(real.classes):
+        pair = [float(pair_ms_ssim(s.load_pixels(list(np.flatnonzero(s.labels() == c))), 100, rng).mean())
+                for s in (synthetic, real)]
+        per_class[name] = {"synthetic": round(pair[0], 3), "real": round(pair[1], 3)}
+    ratio = float(np.mean([v["synthetic"] / v["real"] for v in per_class.values()]))
+    print(json.dumps({"override": json.loads(args.override), "steps": result.steps, "train_s": round(trained, 1),
+                      "final_d_loss": round(result.final_loss, 3), "ms_ssim": per_class,
+                      "ms_ssim_ratio": round(ratio, 3)}, indent=2))
+
+
 # -- quality at the same wall budget ------------------------------------------------------------
 def train_family(args: argparse.Namespace) -> None:
     """One family (a subprocess of `train`): train for --minutes on one thread, then sample --n images."""
@@ -233,6 +270,13 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
+    p = sub.add_parser("diversity")
+    p.add_argument("--data", type=Path, required=True)
+    p.add_argument("--config", type=Path, default=REPO / "configs/train/gan-demo.yaml")
+    p.add_argument("--override", default="{}", help='config sections as JSON, e.g. \'{"training": {"d_steps": 1}}\'')
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--n", type=int, default=300)
+    p.add_argument("--out", type=Path, required=True)
     for name in ("train", "family"):
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True, help="prepared image set (train/val/test splits)")
@@ -251,7 +295,9 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=1)
     args = parser.parse_args()
-    {"speed": speed, "step-ratio": step_ratio, "train": train_both, "family": train_family, "score": score}[args.command](args)
+    commands = {"speed": speed, "step-ratio": step_ratio, "diversity": diversity, "train": train_both,
+                "family": train_family, "score": score}
+    commands[args.command](args)
 
 
 if __name__ == "__main__":
