@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.optim.swa_utils import AveragedModel
@@ -40,6 +41,9 @@ from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import RunFolder, check_resumable, read_json, write_run_header
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
+
+if TYPE_CHECKING:
+    from synthgen.model.gan.config import GanTrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +80,7 @@ def train(data: Path, out: Path, config: "TrainConfig | GanTrainConfig | Path | 
     if isinstance(config, GanTrainConfig):  # model.kind: gan
         from synthgen.model.gan.train import train_gan
 
-        return train_gan(config, dataset, image_set, run, device, rank, world_size, progress, resume)
+        return train_gan(config, dataset, run, device, rank, world_size, progress, resume)
     return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
 
 

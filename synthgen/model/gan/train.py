@@ -15,14 +15,13 @@ import json
 import logging
 import math
 import time
-from pathlib import Path
 
 import torch
 from torch.optim.swa_utils import AveragedModel
 
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
-from synthgen.imageset import ImageSet
+from synthgen.hashing import file_sha256
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.config import config_to_dict
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
@@ -247,13 +246,10 @@ class GanTrainer:
         return sha
 
     def _weights_sha(self) -> str:
-        from synthgen.hashing import file_sha256
-
         return file_sha256(self.run.weights)
 
 
-def train_gan(config: GanTrainConfig, dataset: TrainingData, image_set: ImageSet, run: RunFolder,
-              device: torch.device, rank: int, world_size: int, progress: bool, resume: bool) -> TrainResult:
-    """Called by model.train.train once the run folder is set up (same checks as a diffusion run)."""
-    del image_set  # the header (training_set.json) is already written
+def train_gan(config: GanTrainConfig, dataset: TrainingData, run: RunFolder, device: torch.device, rank: int,
+              world_size: int, progress: bool, resume: bool) -> TrainResult:
+    """Called by model.train.train once the run folder's header is written or checked (as for diffusion)."""
     return GanTrainer(config, dataset, run, device, rank, world_size, progress).fit(resume)
