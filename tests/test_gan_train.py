@@ -87,7 +87,8 @@ def test_ema_after_two_steps_is_the_warmed_up_average_of_the_two_generators(tmp_
 
 
 def test_resume_after_kill_9_gives_bit_identical_weights(tmp_path, data16):
-    config = tiny_gan_config(training={"steps": 40, "checkpoint_every": 4, "log_every": 4, "grid_per_class": 0})
+    config = tiny_gan_config(training={"steps": 40, "checkpoint_every": 4, "log_every": 4, "grid_per_class": 0,
+                                       "d_steps": 2})
     config_path = write_config(tmp_path / "config.yaml", config)
     train(data16, tmp_path / "straight", config, progress=False)
     command = [sys.executable, "-m", "synthgen", "-q", "train", "--data", str(data16), "--out",

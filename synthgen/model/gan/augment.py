@@ -23,11 +23,13 @@ def diff_augment(images: torch.Tensor, config: GanAugmentationConfig, probabilit
     """Augment (N, 1, H, W) images in [-1, 1]; the result stays in [-1, 1]."""
     n, _, height, width = images.shape
 
+    # Draws on the CPU generator (the same numbers on any device), then moved to the images' device.
     def chosen() -> torch.Tensor:
-        return (torch.rand(n, generator=generator) < probability).to(images.dtype).view(n, 1, 1, 1)
+        return (torch.rand(n, generator=generator) < probability).to(images.device, images.dtype).view(n, 1, 1, 1)
 
     def uniform(half_width: float) -> torch.Tensor:
-        return ((torch.rand(n, generator=generator) * 2.0 - 1.0) * half_width).to(images.dtype).view(n, 1, 1, 1)
+        values = (torch.rand(n, generator=generator) * 2.0 - 1.0) * half_width
+        return values.to(images.device, images.dtype).view(n, 1, 1, 1)
 
     x = images + uniform(config.brightness) * chosen()
     # contrast as x + (x - mean) * delta: exactly x when not chosen (x - mean + mean is not)
@@ -41,7 +43,7 @@ def _translate(x: torch.Tensor, fraction: float, chosen: torch.Tensor, generator
     n, _, height, width = x.shape
     shift = [torch.randint(-int(fraction * side), int(fraction * side) + 1, (n,), generator=generator)
              for side in (height, width)]
-    shift_y, shift_x = (s * chosen.view(n).long() for s in shift)
+    shift_y, shift_x = (s * chosen.view(n).long().cpu() for s in shift)
     rows = (torch.arange(height).view(1, height) - shift_y.view(n, 1)).clamp(0, height - 1)
     cols = (torch.arange(width).view(1, width) - shift_x.view(n, 1)).clamp(0, width - 1)
     x = x.gather(2, rows.view(n, 1, height, 1).expand(n, 1, height, width).to(x.device))
@@ -56,8 +58,8 @@ def _cutout(x: torch.Tensor, fraction: float, chosen: torch.Tensor, generator: t
     half_y, half_x = fraction * height / 2.0, fraction * width / 2.0
     inside_y = (torch.arange(height).view(1, 1, height, 1) - centre_y).abs() < half_y
     inside_x = (torch.arange(width).view(1, 1, 1, width) - centre_x).abs() < half_x
-    hole = (inside_y & inside_x).to(x.dtype) * chosen
-    return x * (1.0 - hole.to(x.device))
+    hole = (inside_y & inside_x).to(x.device, x.dtype) * chosen
+    return x * (1.0 - hole)
 
 
 def adjusted_probability(probability: float, real_sign_mean: float, batch_size: int,
