@@ -118,7 +118,7 @@ class GanTrainingConfig:
     batch_size: int = 64
     lr: float = 0.0002  # generator (Adam on plainly initialised weights: StyleGAN's 0.002 assumes equalized lr)
     d_lr: float = 0.0004  # discriminator (two time-scale update rule, Heusel et al. 2017)
-    d_steps: int = 1  # discriminator updates per generator update (SNGAN used 5)
+    d_steps: int = 2  # discriminator updates per generator update (1: D stayed at chance, images collapsed)
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
     checkpoint_every: int = 500
