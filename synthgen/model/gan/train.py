@@ -252,4 +252,12 @@ class GanTrainer:
 def train_gan(config: GanTrainConfig, dataset: TrainingData, run: RunFolder, device: torch.device, rank: int,
               world_size: int, progress: bool, resume: bool) -> TrainResult:
     """Called by model.train.train once the run folder's header is written or checked (as for diffusion)."""
-    return GanTrainer(config, dataset, run, device, rank, world_size, progress).fit(resume)
+    result = GanTrainer(config, dataset, run, device, rank, world_size, progress).fit(resume)
+    if world_size > 1:
+        # Leave together: a process that exits while another still drains its last all-reduce made gloo
+        # abort that one (SIGABRT) now and then under load.
+        import torch.distributed as dist
+
+        dist.barrier()
+        dist.destroy_process_group()
+    return result
