@@ -1,4 +1,5 @@
-"""The generator: a class-conditional MONAI diffusion UNet, its training loop and its sampler.
+"""The generator: a class-conditional MONAI diffusion UNet, its training loop and its sampler
+(and, with `model.kind: gan`, the GAN family in gan/).
 
     config.py      training configuration (YAML sections as validated dataclasses) and the Sampler registry
     labels.py      label space: class + findings -> conditioning vector
@@ -10,6 +11,7 @@
     run_folder.py  the run folder layout and the saved model (config JSON beside the weights)
     pipeline.py    model + scheduler + a short loop: the sampler
     train.py       `train()`: the training loop (single process or torchrun/DDP)
-    sample.py      `sample()`: write a synthetic image set from a trained run
+    sample.py      `sample()`: write a synthetic image set from a trained run (either kind)
     sample_options.py  SampleOptions: what `synthgen sample` and a run's `sample:` section set
+    gan/           the class-conditional GAN: config, networks, DiffAugment, losses, trainer, pipeline
 """

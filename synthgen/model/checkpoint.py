@@ -25,9 +25,15 @@ def save_checkpoint(path: Path, state: dict) -> None:
     write_bytes_atomic(path, buffer.getvalue())
 
 
-def load_checkpoint(path: Path) -> dict:
+def load_checkpoint(path: Path, keys: tuple[str, ...] = CHECKPOINT_KEYS) -> dict:
+    """A training checkpoint holding `keys` (the diffusion trainer's by default; the GAN's has its own)."""
     state = load_state_dict(path)
-    missing = [key for key in CHECKPOINT_KEYS if not isinstance(state, dict) or key not in state]
+    missing = [key for key in keys if not isinstance(state, dict) or key not in state]
     if missing:
         raise SynthgenError(f"{path} lacks {', '.join(missing)}: it is not a synthgen training checkpoint")
     return state
+
+
+def checkpoint_step(path: Path) -> int:
+    """The step a checkpoint of either model kind was written at."""
+    return int(load_checkpoint(path, ("step",))["step"])

@@ -19,7 +19,7 @@ from synthgen.options import click_options, option_values
 @click.option("--overwrite", is_flag=True, help="Replace OUT if it holds another run.")
 @click.pass_context
 def train(ctx: click.Context, data: Path, out: Path, config: Path | None, resume: bool, overwrite: bool) -> None:
-    """Train the class-conditional diffusion model on an image set.
+    """Train the class-conditional diffusion model (or, with `model.kind: gan`, the GAN) on an image set.
 
     Writes the run folder: config.yaml, checkpoints/, model/ (weights + config.json + model card),
     log.csv, tensorboard/ and a sample grid per checkpoint. On several GPUs or CPU processes:
@@ -50,7 +50,7 @@ def train(ctx: click.Context, data: Path, out: Path, config: Path | None, resume
 @click.pass_context
 def sample(ctx: click.Context, run: Path, out: Path, start: int, count: int | None, name: str | None,
            overwrite: bool, **values) -> None:
-    """Sample a synthetic image set from a trained run.
+    """Sample a synthetic image set from a trained run (diffusion or GAN).
 
     Every image's seed derives from (--seed, index): shards (--start/--count) sampled on different
     machines hold exactly the images of one full run.

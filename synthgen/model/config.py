@@ -11,9 +11,24 @@ import dataclasses
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from synthgen.config import build_dataclass, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
+
+if TYPE_CHECKING:
+    from synthgen.model.gan.config import GanTrainConfig
+
+
+class ModelKind(str, Enum):
+    """The generator family a training config (`model.kind`) and a saved model belong to.
+
+    diffusion: the MONAI conditional diffusion UNet (this module's TrainConfig; the default).
+    gan:       a class-conditional GAN (synthgen.model.gan.config.GanTrainConfig).
+    """
+
+    DIFFUSION = "diffusion"
+    GAN = "gan"
 
 
 class Parametrization(str, Enum):
@@ -270,23 +285,67 @@ class TrainConfig:
                 raise ValueError(str(err)) from None
 
 
-def load_train_config(path: Path | None) -> TrainConfig:
+def load_train_config(path: Path | None) -> "TrainConfig | GanTrainConfig":
     """The config in `path` (YAML, which may name a `base:` file it overrides), or the defaults when None."""
     if path is None:
         return TrainConfig()
     return config_from_dict(with_base(read_yaml_mapping(path), f"config {path}"), f"config {path}")
 
 
-def load_run_config(path: Path) -> TrainConfig:
+def load_run_config(path: Path) -> "TrainConfig | GanTrainConfig":
     """A run folder's resolved config.yaml; runs from before EDM were all vp and did not say so."""
     data = read_yaml_mapping(path)
-    if isinstance(data.get("diffusion"), dict):
+    if model_kind(data, f"config {path}") is ModelKind.DIFFUSION and isinstance(data.get("diffusion"), dict):
         data["diffusion"] = {"parametrization": Parametrization.VP.value, **data["diffusion"]}
     return config_from_dict(data, f"config {path}")
 
 
-def config_from_dict(data: dict, where: str = "config") -> TrainConfig:
-    return build_dataclass(TrainConfig, data, where)
+def config_from_dict(data: dict, where: str = "config") -> "TrainConfig | GanTrainConfig":
+    """The config of the family `model.kind` names (diffusion when absent); keys of the other
+    family are one-line errors naming the key, the kind and the valid keys."""
+    from synthgen.model.gan.config import GanTrainConfig
+
+    if not isinstance(data, dict):
+        raise SynthgenError(f"{where} must be a mapping, not {type(data).__name__}")
+    kind = model_kind(data, where)
+    own, other = (GanTrainConfig, TrainConfig) if kind is ModelKind.GAN else (TrainConfig, GanTrainConfig)
+    _refuse_keys_of_other_kind(data, own, other, kind, where)
+    if kind is ModelKind.DIFFUSION:  # a diffusion config has no model section beyond `kind`
+        data = {key: value for key, value in data.items() if key != "model"}
+    return build_dataclass(own, data, where)
+
+
+def model_kind(data: dict, where: str = "config") -> ModelKind:
+    """`model.kind` of a config mapping (diffusion when there is no model section)."""
+    section = data.get("model", {})
+    if not isinstance(section, dict):
+        raise SynthgenError(f"{where}.model must be a mapping such as {{kind: gan}}, not {section!r}")
+    unknown = sorted(set(section) - {"kind"})
+    if unknown:
+        raise SynthgenError(f"{where}.model: unknown key(s) {', '.join(map(str, unknown))}; valid keys: kind")
+    kind = section.get("kind", ModelKind.DIFFUSION.value)
+    if kind not in {k.value for k in ModelKind}:
+        raise SynthgenError(f"{where}.model.kind is {kind!r}; valid values: {', '.join(k.value for k in ModelKind)}")
+    return ModelKind(kind)
+
+
+def _refuse_keys_of_other_kind(data: dict, own: type, other: type, kind: ModelKind, where: str) -> None:
+    """A key the other family knows but this one does not (e.g. `diffusion` in a GAN config)."""
+    own_fields = {f.name: f for f in dataclasses.fields(own)}
+    other_fields = {f.name: f for f in dataclasses.fields(other)}
+    other_kind = next(k for k in ModelKind if k is not kind)
+    for key, value in data.items():
+        name = str(key).replace("-", "_")
+        if name == "model":
+            continue
+        if name not in own_fields and name in other_fields:
+            raise SynthgenError(
+                f"{where}: {name} is a model.kind {other_kind.value} key, not valid with model.kind {kind.value}; "
+                f"valid keys: {', '.join(sorted(own_fields))}"
+            )
+        if name in own_fields and name in other_fields and isinstance(value, dict):
+            mine, theirs = own_fields[name].default_factory, other_fields[name].default_factory
+            _refuse_keys_of_other_kind(value, mine, theirs, kind, f"{where}.{name}")
 
 
 def config_to_dict(config: object) -> dict:

@@ -7,6 +7,7 @@ slice of that plan, so shards sampled anywhere hold exactly the images of one bi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -87,43 +88,82 @@ def sample(run: Path, out: Path, options: SampleOptions | None = None, *, start:
     """Write a synthetic image set of images [start, start + count) of the plan to `out`.
 
     `options` (a SampleOptions; keyword arguments change single fields, e.g. `n=100`) say how many and
-    how; sampler settings left None take the run's `sampling:` config, then the parametrization's defaults."""
+    how; settings left None take the run's `sampling:` config, then the model's defaults. The run may
+    hold either model kind (diffusion: sampler, steps, guidance, churn; gan: truncation)."""
     o = replace(options or SampleOptions(), **changes)
     n, per_class, seed, device = o.n, o.per_class, o.seed, o.device
     folder = RunFolder(Path(run))
-    pipeline = DiffusionPipeline.load(folder.model_dir)
+    model = load_trained_model(folder, o.sampler, o.steps, o.guidance, o.churn, o.batch_size, o.truncation)
     if start < 0 or (count is not None and count <= 0):
         raise SynthgenError(f"--start must be >= 0 and --count > 0, got {start} and {count}")
-    chosen = sampling_settings(folder, pipeline, o.sampler, o.steps, o.guidance, o.churn, o.batch_size)
-    sampler_, steps, guidance, churn, batch_size = (chosen.sampler, chosen.steps, chosen.guidance, chosen.churn,
-                                                    chosen.batch_size)
-    plan = plan_samples(pipeline.label_prior, pipeline.labels, n, per_class, seed)
+    plan = plan_samples(model.label_prior, model.labels, n, per_class, seed)
     stop = len(plan) if count is None else start + count
     if stop > len(plan):
         raise SynthgenError(f"--start {start} --count {count} goes past the {len(plan)} planned images")
-    model_sha = file_sha256(folder.weights)
     torch_device = torch.device("cuda" if device == "auto" and torch.cuda.is_available() else
                                 ("cpu" if device == "auto" else device))
-    settings = {"sampler": sampler_.value, "steps": steps, "guidance": guidance, "churn": churn,
-                "model_sha256": model_sha}
-    classes, findings = list(pipeline.labels.classes), list(pipeline.labels.findings)
+    settings = {**model.columns, "model_sha256": file_sha256(folder.weights)}
+    classes, findings = list(model.labels.classes), list(model.labels.findings)
     with ImageSetWriter(out, name=name or f"{Path(run).name}-synthetic", kind="synthetic", classes=classes,
-                        image_size=pipeline.image_size, findings=findings, extra_columns=SAMPLE_COLUMNS,
+                        image_size=model.image_size, findings=findings,
+                        extra_columns=SAMPLE_COLUMNS + tuple(c for c in model.columns if c not in SAMPLE_COLUMNS),
                         overwrite=overwrite, allow_empty_classes=True) as writer, \
             progress_bar(stop - start, "sample", unit="img", enabled=progress) as advance:
-        for first in range(start, stop, batch_size):
-            rows = np.arange(first, min(first + batch_size, stop))
-            conditions = pipeline.labels.encode(plan.class_indices[rows], plan.findings[rows] if findings else None)
-            images = pipeline(conditions, [int(s) for s in plan.seeds[rows]], sampler_, steps, guidance, torch_device,
-                              churn)
-            for i, pixels in zip(rows, to_pixels(images, pipeline.bit_depth)):
+        for first in range(start, stop, model.batch_size):
+            rows = np.arange(first, min(first + model.batch_size, stop))
+            conditions = model.labels.encode(plan.class_indices[rows], plan.findings[rows] if findings else None)
+            images = model.generate(conditions, [int(s) for s in plan.seeds[rows]], torch_device)
+            for i, pixels in zip(rows, to_pixels(images, model.bit_depth)):
                 writer.add(pixels, label=classes[plan.class_indices[i]], patient_id=f"SYN-{i:06d}", split="train",
                            source=f"model/weights.pt#{i}",
                            findings=[f for f, on in zip(findings, plan.findings[i]) if on],
                            extra={"sample_index": int(i), "seed": int(plan.seeds[i]), **settings})
             advance(len(rows))
-        writer.finish(_provenance(folder, n, per_class, seed, start, stop, settings))
+        writer.finish(_provenance(folder, model.description, n, per_class, seed, start, stop, settings))
     return ImageSet.open(out)
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """What sampling needs of a trained model of either kind: its labels and prior, image size and
+    depth, the settings recorded per image (manifest columns), and `generate(conditions, seeds,
+    device)` -> images (N, 1, H, W) in [-1, 1], image i a pure function of seeds[i]."""
+
+    kind: str  # diffusion | gan
+    description: str  # provenance `generator`
+    labels: LabelSpace
+    label_prior: dict
+    image_size: int
+    bit_depth: int
+    batch_size: int
+    columns: dict
+    generate: Callable[[torch.Tensor, list[int], torch.device], torch.Tensor]
+
+
+def load_trained_model(folder: RunFolder, sampler: str | None = None, steps: int | None = None,
+                       guidance: float | None = None, churn: float | None = None, batch_size: int | None = None,
+                       truncation: float | None = None) -> TrainedModel:
+    """The run's model (dispatching on its saved config.json) with its sampling options resolved:
+    the options given, else the run's `sampling:` config, else the model's defaults."""
+    from synthgen.model.gan.pipeline import is_gan_model
+
+    if is_gan_model(folder.model_dir):
+        from synthgen.model.gan.sample import load_gan_model
+
+        return load_gan_model(folder, sampler, steps, guidance, churn, batch_size, truncation)
+    if truncation is not None:
+        raise SynthgenError(f"--truncation applies to GAN models; {folder.root} holds a diffusion model "
+                            "(options: --sampler, --steps, --guidance, --churn)")
+    pipeline = DiffusionPipeline.load(folder.model_dir)
+    chosen = sampling_settings(folder, pipeline, sampler, steps, guidance, churn, batch_size)
+
+    def generate(conditions: torch.Tensor, seeds: list[int], device: torch.device) -> torch.Tensor:
+        return pipeline(conditions, seeds, chosen.sampler, chosen.steps, chosen.guidance, device, chosen.churn)
+
+    return TrainedModel("diffusion", GENERATOR, pipeline.labels,
+                        pipeline.label_prior, pipeline.image_size, pipeline.bit_depth, chosen.batch_size,
+                        {"sampler": chosen.sampler.value, "steps": chosen.steps, "guidance": chosen.guidance,
+                         "churn": chosen.churn}, generate)
 
 
 @dataclass(frozen=True)
@@ -159,11 +199,11 @@ def sampling_settings(folder: RunFolder, pipeline: DiffusionPipeline, sampler: s
                             churn if churn is not None else defaults.churn, batch_size or defaults.batch_size)
 
 
-def _provenance(folder: RunFolder, n: int | None, per_class: dict | None, seed: int, start: int, stop: int,
-                settings: dict) -> dict:
+def _provenance(folder: RunFolder, generator: str, n: int | None, per_class: dict | None, seed: int, start: int,
+                stop: int, settings: dict) -> dict:
     card = ModelCard.read(folder.model_card) if folder.model_card.is_file() else None
     return SampleProvenance(
-        generator=GENERATOR,
+        generator=generator,
         run=str(folder.root.resolve()),
         model_sha256=settings["model_sha256"],
         training_set=card.training_set if card is not None else None,

@@ -48,6 +48,8 @@ class SampleOptions:
     steps: int | None = option(None, "Sampler steps (heun: noise levels; default from the run's config).")
     guidance: float | None = option(None, "Classifier-free guidance scale (1 = conditional model, >1 stronger).")
     churn: float | None = option(None, "heun: EDM's stochastic churn S_churn (0 = deterministic ODE).")
+    truncation: float | None = option(None, "GAN models: truncation psi in (0, 1] (latents scaled by psi; "
+                                            "default: the run's config, 1 = none).")
     seed: int = option(0, "Seed: image i always gets the same noise.")
     batch_size: int | None = option(None, "Images per network batch (bounds memory).")
     device: str = option("auto", "auto, cpu, cuda or cuda:N.")

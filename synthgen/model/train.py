@@ -15,6 +15,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torch.optim.swa_utils import AveragedModel
@@ -42,6 +43,9 @@ from synthgen.model.run_folder import RunFolder, check_resumable, write_run_head
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
 
+if TYPE_CHECKING:
+    from synthgen.model.gan.config import GanTrainConfig
+
 log = logging.getLogger(__name__)
 
 
@@ -55,13 +59,17 @@ class TrainResult:
     rank: int = 0
 
 
-def train(data: Path, out: Path, config: TrainConfig | Path | None = None, *, resume: bool = False,
+def train(data: Path, out: Path, config: "TrainConfig | GanTrainConfig | Path | None" = None, *, resume: bool = False,
           overwrite: bool = False, progress: bool = True) -> TrainResult:
-    """Train on the `config.training.split` images of image set `data`; write the run folder `out`."""
-    config = config if isinstance(config, TrainConfig) else load_train_config(config)
+    """Train on the `config.training.split` images of image set `data`; write the run folder `out`.
+    A `model.kind: gan` config trains the GAN (synthgen.model.gan) into the same run folder layout."""
+    from synthgen.model.gan.config import GanTrainConfig
+
+    config = config if isinstance(config, (TrainConfig, GanTrainConfig)) else load_train_config(config)
     image_set = ImageSet.open(data)
     dataset = load_training_data(image_set, config.training.split, config.conditioning.use_findings)
-    config = with_measured_sigma_data(config, dataset)
+    if isinstance(config, TrainConfig):
+        config = with_measured_sigma_data(config, dataset)
     run = RunFolder(Path(out))
     rank, world_size = start_distributed(config.training.device)
     device = training_device(config.training.device, rank)
@@ -70,6 +78,10 @@ def train(data: Path, out: Path, config: TrainConfig | Path | None = None, *, re
     elif rank == 0:
         check_output_folder(run.root, overwrite)
         write_run_header(run, config, image_set)
+    if isinstance(config, GanTrainConfig):  # model.kind: gan
+        from synthgen.model.gan.train import train_gan
+
+        return train_gan(config, dataset, run, device, rank, world_size, progress, resume)
     return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
 
 

@@ -14,9 +14,9 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from synthgen.model.pipeline import DiffusionPipeline, to_pixels
+from synthgen.model.pipeline import to_pixels
 from synthgen.model.run_folder import RunFolder
-from synthgen.model.sample import plan_samples, sampling_settings
+from synthgen.model.sample import load_trained_model, plan_samples
 from synthgen.torch_data.items import Transform, apply, make_item
 
 
@@ -32,10 +32,9 @@ class GeneratedDataset(Dataset):
                  seed: int = 0, sampler: str | None = None, steps: int | None = None, guidance: float | None = None,
                  device: str = "cpu", transform: Transform | None = None) -> None:
         folder = RunFolder(Path(run))
-        self.pipeline = DiffusionPipeline.load(folder.model_dir)
-        self.settings = sampling_settings(folder, self.pipeline, sampler, steps, guidance)
-        self.plan = plan_samples(self.pipeline.label_prior, self.pipeline.labels, n, per_class, seed)
-        self.classes, self.findings = list(self.pipeline.labels.classes), list(self.pipeline.labels.findings)
+        self.model = load_trained_model(folder, sampler, steps, guidance)  # a diffusion model or a GAN
+        self.plan = plan_samples(self.model.label_prior, self.model.labels, n, per_class, seed)
+        self.classes, self.findings = list(self.model.labels.classes), list(self.model.labels.findings)
         self.device, self.transform = device, transform
 
     def __len__(self) -> int:
@@ -48,13 +47,12 @@ class GeneratedDataset(Dataset):
         rows = np.asarray(indices, dtype=np.int64)
         if rows.size and (rows.min() < 0 or rows.max() >= len(self)):
             raise IndexError(f"index out of range for {len(self)} generated images")
-        labels = self.pipeline.labels
+        labels = self.model.labels
         conditions = labels.encode(self.plan.class_indices[rows], self.plan.findings[rows] if self.findings else None)
         seeds = [int(s) for s in self.plan.seeds[rows]]
         with torch.inference_mode():
-            images = self.pipeline(conditions, seeds, self.settings.sampler, self.settings.steps,
-                                   self.settings.guidance, self.device, self.settings.churn)
-        pixels = to_pixels(images, self.pipeline.bit_depth)
+            images = self.model.generate(conditions, seeds, torch.device(self.device))
+        pixels = to_pixels(images, self.model.bit_depth)
         return [
             apply(self.transform, make_item(
                 pixels[k], label=int(self.plan.class_indices[i]), findings=self.plan.findings[i].tolist(),

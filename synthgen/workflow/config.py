@@ -31,6 +31,7 @@ from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_bas
 from synthgen.errors import SynthgenError
 from synthgen.export.options import ExportOptions, compressions, export_formats
 from synthgen.model.config import Sampler, TrainConfig, config_to_dict
+from synthgen.model.config import config_from_dict as train_config_from_dict
 from synthgen.model.sample_options import SampleOptions
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES
@@ -150,7 +151,7 @@ class ExportConfig:
 @dataclass(frozen=True)
 class RunConfig:
     prepare: PrepareConfig = field(default_factory=PrepareConfig)
-    train: TrainConfig = field(default_factory=TrainConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)  # or a GanTrainConfig (train.model.kind: gan)
     sample: SampleConfig = field(default_factory=lambda: SampleConfig(n=400))
     audit: AuditConfig = field(default_factory=AuditConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
@@ -200,7 +201,13 @@ def load_run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
             for name, value in data.items()}
     if isinstance(data.get("created"), (dt.date, dt.datetime)):  # YAML reads unquoted times as datetimes
         data = {**data, "created": data["created"].isoformat()}
-    return build_dataclass(RunConfig, data, where)
+    train = data.get("train", {})
+    if not isinstance(train, dict):
+        raise SynthgenError(f"{where}.train must be a mapping, not {type(train).__name__}")
+    # The train section's family (model.kind: diffusion or gan) decides its dataclass.
+    trained = train_config_from_dict(train, f"{where}.train")
+    return dataclasses.replace(build_dataclass(RunConfig, {k: v for k, v in data.items() if k != "train"}, where),
+                               train=trained)
 
 
 def _with_override(data: dict, override: str) -> dict:

@@ -114,9 +114,9 @@ def _train(ctx: StageContext) -> dict:
 
 
 def _checkpoint_step(path: Path) -> int:
-    from synthgen.model.checkpoint import load_checkpoint
+    from synthgen.model.checkpoint import checkpoint_step
 
-    return int(load_checkpoint(path)["step"])
+    return checkpoint_step(path)
 
 
 def _read_card(run) -> tuple[int, float, str]:

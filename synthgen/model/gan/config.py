@@ -1,0 +1,167 @@
+"""The GAN's training configuration (`model.kind: gan`): one dataclass per YAML section.
+
+A GAN config shares the layout of a diffusion config (training, augmentation, conditioning,
+sampling) but not its keys: keys of the other family are errors naming the key (see
+synthgen.model.config.config_from_dict, which dispatches on `model.kind`). Defaults follow the
+small-data recipe of StyleGAN2-ADA and DiffAugment: R1 every 16 steps, DiffAugment on real and
+fake alike, a minibatch-stddev layer in D, a mapping network over (latent, label embedding),
+per-layer noise, Adam with betas (0, 0.99).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from synthgen.model.config import ModelKind
+
+
+def _positive(name: str, value: float) -> None:
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+
+
+@dataclass(frozen=True)
+class GanModelConfig:
+    kind: ModelKind = ModelKind.GAN
+
+    def __post_init__(self) -> None:
+        if self.kind is not ModelKind.GAN:
+            raise ValueError(f"kind must be gan in a GAN config, got {self.kind.value}")
+
+
+@dataclass(frozen=True)
+class GeneratorConfig:
+    """Mapping MLP (latent + label embedding -> style w), then a 4x4-or-larger constant-free start
+    from w and one upsampling block per further entry of `channels`; each block modulates its
+    group-normalised features with w (conditional normalization) and adds per-pixel noise."""
+
+    latent_dim: int = 64
+    style_dim: int = 128
+    mapping_layers: int = 2
+    channels: tuple[int, ...] = (128, 128, 64, 32)  # first: the start resolution; one doubling per further entry
+    convs_per_level: int = 2  # 3x3 convolutions per resolution (1 halves the sampling cost)
+    norm_groups: int = 8
+    noise: bool = True  # per-layer noise input (StyleGAN): fine-grained variety the latent need not carry
+
+    def __post_init__(self) -> None:
+        for name in ("latent_dim", "style_dim", "mapping_layers", "norm_groups", "convs_per_level"):
+            _positive(name, getattr(self, name))
+        if len(self.channels) < 2:
+            raise ValueError(f"channels needs at least two levels, got {list(self.channels)}")
+        bad = [c for c in self.channels if c <= 0 or c % self.norm_groups]
+        if bad:
+            raise ValueError(f"channels {bad} must be positive multiples of norm_groups={self.norm_groups}")
+
+
+@dataclass(frozen=True)
+class DiscriminatorConfig:
+    """Spectral-norm convolutions halving the resolution per entry of `channels`, a minibatch-stddev
+    layer, then a projection head: score = linear(h) + <embed(label vector), h>."""
+
+    channels: tuple[int, ...] = (32, 64, 128, 128)
+    mbstd_group: int = 4  # images per minibatch-stddev group (StyleGAN2); 1 turns the layer off
+    spectral_norm: bool = True  # on every layer (Miyato et al.); false: R1 alone keeps D smooth (StyleGAN2-ADA)
+
+    def __post_init__(self) -> None:
+        if not self.channels or any(c <= 0 for c in self.channels):
+            raise ValueError(f"channels must be positive, got {list(self.channels)}")
+        _positive("mbstd_group", self.mbstd_group)
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Hinge loss; R1 gradient penalty on (augmented) reals, lazily every `r1_every` steps."""
+
+    r1_gamma: float = 0.05
+    r1_every: int = 16
+
+    def __post_init__(self) -> None:
+        if self.r1_gamma < 0:
+            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
+        _positive("r1_every", self.r1_every)
+
+
+@dataclass(frozen=True)
+class GanAugmentationConfig:
+    """DiffAugment (Zhao et al. 2020) on every image D sees, real and fake: each operation applied
+    to an image with probability p. Never a horizontal flip (it moves the heart)."""
+
+    translation: float = 0.125  # shift up to this fraction of the side (edges repeat)
+    cutout: float = 0.25  # a square of this fraction of the side set to mid-grey
+    contrast: float = 0.3  # scale around the image mean by 1 ± this
+    brightness: float = 0.2  # add ± this (in [-1, 1] units)
+    probability: float = 1.0  # p when not adaptive
+    adaptive: bool = False  # ADA: p follows the sign of D on reals toward `target`
+    target: float = 0.6
+    adjust_every: int = 4  # steps between p updates
+    adjust_images: int = 20000  # images over which p can move from 0 to 1
+
+    def __post_init__(self) -> None:
+        for name in ("translation", "cutout", "contrast", "brightness"):
+            if not 0.0 <= getattr(self, name) <= 0.5:
+                raise ValueError(f"{name} must be in [0, 0.5], got {getattr(self, name)}")
+        if not 0.0 <= self.probability <= 1.0 or not 0.0 < self.target < 1.0:
+            raise ValueError(f"probability must be in [0, 1] and target in (0, 1), got {self.probability}, {self.target}")
+        _positive("adjust_every", self.adjust_every)
+        _positive("adjust_images", self.adjust_images)
+
+
+@dataclass(frozen=True)
+class GanConditioningConfig:
+    use_findings: bool = True  # also condition on the multi-label finding vector when the set has one
+
+
+@dataclass(frozen=True)
+class GanTrainingConfig:
+    steps: int | None = 2000  # at most this many steps (None: until `minutes` is spent)
+    minutes: float | None = None  # wall budget: train until it is spent, then the final checkpoint
+    batch_size: int = 64
+    lr: float = 0.0002  # generator (Adam on plainly initialised weights: StyleGAN's 0.002 assumes equalized lr)
+    d_lr: float = 0.0004  # discriminator (two time-scale update rule, Heusel et al. 2017)
+    d_steps: int = 2  # discriminator updates per generator update (1: D stayed at chance, images collapsed)
+    betas: tuple[float, ...] = (0.0, 0.99)
+    ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
+    checkpoint_every: int = 500
+    log_every: int = 20
+    grid_per_class: int = 8
+    seed: int = 0
+    device: str = "auto"  # auto | cpu | cuda | cuda:N
+    split: str = "train"
+
+    def __post_init__(self) -> None:
+        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "d_steps"):
+            _positive(name, getattr(self, name))
+        if self.steps is None and self.minutes is None:
+            raise ValueError("give steps, minutes or both (steps: the most steps, minutes: the wall budget)")
+        for name in ("steps", "minutes"):
+            if getattr(self, name) is not None:
+                _positive(name, getattr(self, name))
+        if len(self.betas) != 2 or not all(0.0 <= b < 1.0 for b in self.betas):
+            raise ValueError(f"betas must be two values in [0, 1), got {list(self.betas)}")
+        if not 0.0 <= self.ema_decay < 1.0 or self.grid_per_class < 0:
+            raise ValueError("ema_decay must be in [0, 1) and grid_per_class >= 0")
+
+
+@dataclass(frozen=True)
+class GanSamplingConfig:
+    """Defaults of `synthgen sample` for a GAN (--truncation and --batch-size override them)."""
+
+    truncation: float = 1.0  # psi: latents scaled by psi (1 = no truncation; lower: typical, less varied)
+    batch_size: int = 256
+
+    def __post_init__(self) -> None:
+        if not 0.0 < self.truncation <= 1.0:
+            raise ValueError(f"truncation must be in (0, 1], got {self.truncation}")
+        _positive("batch_size", self.batch_size)
+
+
+@dataclass(frozen=True)
+class GanTrainConfig:
+    model: GanModelConfig = field(default_factory=GanModelConfig)
+    generator: GeneratorConfig = field(default_factory=GeneratorConfig)
+    discriminator: DiscriminatorConfig = field(default_factory=DiscriminatorConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    conditioning: GanConditioningConfig = field(default_factory=GanConditioningConfig)
+    training: GanTrainingConfig = field(default_factory=GanTrainingConfig)
+    augmentation: GanAugmentationConfig = field(default_factory=GanAugmentationConfig)
+    sampling: GanSamplingConfig = field(default_factory=GanSamplingConfig)

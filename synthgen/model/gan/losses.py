@@ -1,0 +1,27 @@
+"""GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN) and the R1 penalty.
+
+Written plainly: MONAI's PatchAdversarialLoss(criterion="hinge") passes D's scores through tanh
+first (relu(1 - tanh(D(x)))), which never lets a real image's loss reach zero and bounds the
+gradient D gets from confident scores, and its generator term is relu(1 - tanh(D(fake))) rather
+than the usual -D(fake).
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
+    """mean relu(1 - D(real)) + mean relu(1 + D(fake))."""
+    return torch.relu(1.0 - real_scores).mean() + torch.relu(1.0 + fake_scores).mean()
+
+
+def generator_loss(fake_scores: torch.Tensor) -> torch.Tensor:
+    return -fake_scores.mean()
+
+
+def r1_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    """Mean over images of |d score / d input|² (Mescheder et al. 2018); `inputs` must require grad
+    and `scores` be D's output on them. The graph is kept so the penalty can be backpropagated."""
+    (gradient,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
+    return gradient.square().sum(dim=tuple(range(1, gradient.dim()))).mean()

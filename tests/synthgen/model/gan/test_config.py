@@ -1,0 +1,78 @@
+"""`model.kind: gan` configs: dispatch on the kind, and one-line errors for keys of the other family."""
+
+from __future__ import annotations
+
+import pytest
+
+from synthgen.errors import SynthgenError
+from synthgen.model.config import TrainConfig, config_from_dict, config_to_dict
+from synthgen.model.gan.config import GanTrainConfig
+from tests.fixtures.cli import assert_clean_error, run_cli
+from tests.fixtures.gan import tiny_gan_config
+
+
+def test_kind_gan_gives_a_gan_config_and_no_kind_a_diffusion_one():
+    assert isinstance(config_from_dict({"model": {"kind": "gan"}}), GanTrainConfig)
+    assert isinstance(config_from_dict({}), TrainConfig)
+    assert isinstance(config_from_dict({"model": {"kind": "diffusion"}}), TrainConfig)
+
+
+def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_model_section():
+    config = tiny_gan_config()
+    data = config_to_dict(config)
+    assert data["model"] == {"kind": "gan"} and data["training"]["betas"] == [0.0, 0.99]
+    assert config_from_dict(data) == config
+    assert "model" not in config_to_dict(config_from_dict({"model": {"kind": "diffusion"}}))
+
+
+@pytest.mark.parametrize("data, fragments", [
+    ({"model": {"kind": "vae"}}, ("model.kind", "'vae'", "diffusion, gan")),
+    ({"model": {"kind": "gan"}, "diffusion": {"parametrization": "edm"}},
+     ("diffusion is a model.kind diffusion key", "model.kind gan", "generator")),
+    ({"model": {"kind": "gan"}, "sampling": {"sampler": "heun"}}, ("sampling: sampler", "batch_size, truncation")),
+    ({"model": {"kind": "gan"}, "conditioning": {"label_dropout": 0.1}}, ("conditioning: label_dropout", "use_findings")),
+    ({"model": {"kind": "gan"}, "training": {"ema_profiles": [0.05]}}, ("training: ema_profiles", "betas")),
+    ({"generator": {"latent_dim": 8}}, ("generator is a model.kind gan key", "model.kind diffusion", "network")),
+    ({"sampling": {"truncation": 0.7}}, ("sampling: truncation is a model.kind gan key", "guidance")),
+    ({"model": {"kind": "gan", "size": 3}}, ("config.model", "size", "valid keys: kind")),
+    ({"model": {"kind": "gan"}, "generator": {"channels": [16, 12], "norm_groups": 8}}, ("generator", "[12]", "norm_groups")),
+    ({"model": {"kind": "gan"}, "sampling": {"truncation": 1.5}}, ("sampling", "truncation must be in (0, 1]",)),
+])
+def test_bad_kind_or_key_of_the_other_family_is_a_one_line_error(data, fragments):
+    with pytest.raises(SynthgenError) as error:
+        config_from_dict(data)
+    message = str(error.value)
+    assert "\n" not in message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_cli_train_with_a_diffusion_key_in_a_gan_config_exits_2_naming_the_key(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model:\n  kind: gan\ntraining:\n  lr_schedule: cosine\n")
+    code, _, err = run_cli(["train", "--data", tmp_path / "none", "--out", tmp_path / "r", "--config", bad], capsys)
+    assert_clean_error(code, err, "training: lr_schedule", "model.kind gan")
+    bad.write_text("model:\n  kind: stylegan\n")
+    code, _, err = run_cli(["train", "--data", tmp_path / "none", "--out", tmp_path / "r", "--config", bad], capsys)
+    assert_clean_error(code, err, "model.kind", "'stylegan'", "diffusion, gan")
+    assert not (tmp_path / "r").exists()
+
+
+
+def test_run_config_train_section_may_be_a_gan_and_keeps_the_diffusion_default(tmp_path):
+    from synthgen.workflow.config import load_run_config
+    from synthgen.model.config import config_to_dict
+
+    base = tmp_path / "gan.yaml"
+    base.write_text("model: {kind: gan}\ntraining: {steps: 50}\n")
+    run = tmp_path / "run.yaml"
+    run.write_text(f"prepare: {{source: phantom}}\ntrain: {{base: {base}, training: {{batch_size: 16}}}}\n")
+    config = load_run_config(run)
+    assert isinstance(config.train, GanTrainConfig)
+    assert (config.train.training.steps, config.train.training.batch_size) == (50, 16)
+    assert config.section("train") == config_to_dict(config.train)
+    run.write_text("prepare: {source: phantom}\ntrain: {training: {steps: 7}}\n")
+    assert isinstance(load_run_config(run).train, TrainConfig)
+    run.write_text(f"prepare: {{source: phantom}}\ntrain: {{base: {base}, network: {{channels: [8]}}}}\n")
+    with pytest.raises(SynthgenError, match=r"\.train: network is a model.kind diffusion key"):
+        load_run_config(run)

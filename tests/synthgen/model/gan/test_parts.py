@@ -1,0 +1,157 @@
+"""GAN building blocks: shapes and conditioning, DiffAugment, R1, the hinge loss, ADA's update."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from synthgen.errors import SynthgenError
+from synthgen.model.gan.augment import adjusted_probability, diff_augment
+from synthgen.model.gan.config import DiscriminatorConfig, GanAugmentationConfig, GeneratorConfig
+from synthgen.model.gan.losses import discriminator_loss, generator_loss, r1_penalty
+from synthgen.model.gan.networks import ConditionalNorm, Generator, ProjectionDiscriminator
+from synthgen.model.network import count_parameters
+
+G_CONFIG = GeneratorConfig(latent_dim=8, style_dim=16, mapping_layers=1, channels=(16, 8, 8), norm_groups=4,
+                           convs_per_level=1)
+D_CONFIG = DiscriminatorConfig(channels=(8, 16, 16), mbstd_group=2)
+
+
+def _conditions(classes: list[int], dim: int = 4) -> torch.Tensor:
+    vectors = torch.zeros(len(classes), dim)
+    vectors[torch.arange(len(classes)), torch.tensor(classes)] = 1.0
+    return vectors
+
+
+def _tiny_generator() -> Generator:
+    torch.manual_seed(0)
+    generator = Generator(G_CONFIG, 4, 16)
+    for norm in (m for m in generator.modules() if isinstance(m, ConditionalNorm)):  # give the modulation a non-zero start
+        torch.nn.init.normal_(norm.affine.weight, std=0.3)
+    return generator.eval()
+
+
+def test_generator_and_discriminator_are_tiny_and_give_images_and_one_score_per_image():
+    generator = _tiny_generator()
+    discriminator = ProjectionDiscriminator(D_CONFIG, 4, 16)
+    assert 1000 < count_parameters(generator) < 20000 and 1000 < count_parameters(discriminator) < 20000
+    latents, noises = generator.draw_batch(6, torch.Generator().manual_seed(1))
+    images = generator(latents, _conditions([0, 1, 2, 3, 0, 1]), noises)
+    assert images.shape == (6, 1, 16, 16)
+    assert [n.shape[-1] for n in noises] == [4, 8, 16]
+    assert discriminator(images, _conditions([0, 1, 2, 3, 0, 1])).shape == (6,)
+
+
+def test_generator_image_depends_on_its_labels_and_not_on_its_batch_mates():
+    generator = _tiny_generator()
+    latents, noises = generator.draw_batch(4, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        batch = generator(latents, _conditions([0, 1, 2, 3]), noises)
+        alone = generator(latents[:1], _conditions([0]), [n[:1] for n in noises])
+        other_class = generator(latents[:1], _conditions([3]), [n[:1] for n in noises])
+        findings = generator(latents[:1], _conditions([0]) + torch.tensor([[0.0, 0.0, 0.0, 1.0]]), [n[:1] for n in noises])
+    torch.testing.assert_close(batch[:1], alone, rtol=1e-5, atol=1e-6)
+    assert (other_class - alone).abs().max() > 1e-3
+    assert (findings - alone).abs().max() > 1e-3  # a multi-hot vector (class + finding) changes the image too
+
+
+def test_projection_discriminator_score_difference_between_labels_is_the_embedding_projection():
+    torch.manual_seed(3)
+    discriminator = ProjectionDiscriminator(D_CONFIG, 4, 16).eval()
+    images = torch.rand(2, 1, 16, 16) * 2 - 1
+    with torch.no_grad():
+        h = discriminator.final(discriminator.mbstd(discriminator.body(images))).sum(dim=(2, 3))
+        embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised
+        expected = h @ (embed[:, 0] - embed[:, 2])
+        got = discriminator(images, _conditions([0, 0])) - discriminator(images, _conditions([2, 2]))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_channels_that_do_not_fit_the_image_size_are_a_clear_error():
+    with pytest.raises(SynthgenError, match="generator.channels"):
+        Generator(GeneratorConfig(channels=(16, 8, 8, 8, 8), norm_groups=4), 4, 16)  # 16 / 2^4 = 1
+
+
+def _asymmetric_images(n: int = 8, side: int = 16) -> torch.Tensor:
+    ramp = torch.linspace(-1.0, 1.0, side)
+    images = (ramp.view(1, side) * 0.5 + ramp.view(side, 1) ** 2 * 0.4).expand(n, 1, side, side).clone()
+    return images + torch.rand(n, 1, side, side, generator=torch.Generator().manual_seed(4)) * 0.1 - 0.05
+
+
+def _edge_shift(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
+    side = image.shape[-1]
+    rows = (torch.arange(side) - dy).clamp(0, side - 1)
+    cols = (torch.arange(side) - dx).clamp(0, side - 1)
+    return image[..., rows, :][..., cols]
+
+
+def test_diff_augment_translation_only_shifts_and_never_flips():
+    config = GanAugmentationConfig(translation=0.25, cutout=0.0, contrast=0.0, brightness=0.0)
+    images = _asymmetric_images()
+    out = diff_augment(images, config, 1.0, torch.Generator().manual_seed(5))
+    shifts = set()
+    for original, augmented in zip(images, out):
+        matches = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
+                   if torch.equal(_edge_shift(original, dy, dx), augmented)]
+        assert matches, "an augmented image is not an edge-repeating shift of its original"
+        shifts.add(matches[0])
+        assert not torch.equal(augmented, _edge_shift(original.flip(-1), *matches[0]))
+    assert len(shifts) > 2  # shifts vary per image
+
+
+def test_diff_augment_keeps_values_in_range_and_probability_zero_is_the_identity():
+    config = GanAugmentationConfig(translation=0.5, cutout=0.5, contrast=0.5, brightness=0.5)
+    images = torch.rand(64, 1, 16, 16, generator=torch.Generator().manual_seed(6)) * 2 - 1
+    out = diff_augment(images, config, 1.0, torch.Generator().manual_seed(7))
+    assert out.min() >= -1.0 and out.max() <= 1.0 and not torch.equal(out, images)
+    assert (out == 0).float().mean() > 0.05  # cutout holes are mid-grey
+    assert torch.equal(diff_augment(images, config, 0.0, torch.Generator().manual_seed(7)), images)
+
+
+def test_diff_augment_is_differentiable_so_generated_images_get_gradients():
+    fakes = torch.zeros(4, 1, 16, 16, requires_grad=True)
+    diff_augment(fakes, GanAugmentationConfig(), 1.0, torch.Generator().manual_seed(8)).sum().backward()
+    assert fakes.grad is not None and fakes.grad.abs().sum() > 0
+
+
+def test_r1_penalty_of_a_linear_and_a_quadratic_critic():
+    weights = torch.tensor([[1.0, -2.0], [0.5, 3.0]])
+    inputs = torch.randn(3, 1, 2, 2, requires_grad=True)
+    linear = (inputs * weights).sum(dim=(1, 2, 3))
+    assert float(r1_penalty(linear, inputs).detach()) == pytest.approx(1 + 4 + 0.25 + 9)  # |w|²
+    quadratic = (inputs ** 2).sum(dim=(1, 2, 3))
+    expected = float((4 * inputs.detach() ** 2).sum(dim=(1, 2, 3)).mean())  # |2x|²
+    assert float(r1_penalty(quadratic, inputs).detach()) == pytest.approx(expected, rel=1e-6)
+
+
+def test_hinge_losses_on_known_scores():
+    real, fake = torch.tensor([2.0, 0.5, -1.0]), torch.tensor([-2.0, 0.0, 1.0])
+    # D: mean relu(1 - real) = (0 + 0.5 + 2) / 3; mean relu(1 + fake) = (0 + 1 + 2) / 3
+    assert float(discriminator_loss(real, fake)) == pytest.approx(2.5 / 3 + 3 / 3)
+    assert float(generator_loss(fake)) == pytest.approx(1 / 3)
+
+
+def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
+    config = GanAugmentationConfig(adaptive=True, target=0.6, adjust_every=4, adjust_images=1000)
+    assert adjusted_probability(0.5, 0.9, 50, config) == pytest.approx(0.7)  # 50 * 4 / 1000
+    assert adjusted_probability(0.5, 0.2, 50, config) == pytest.approx(0.3)
+    assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
+
+
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses():
+    from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
+    from tests.fixtures.gan import tiny_gan_config
+
+    config = tiny_gan_config(training={"d_steps": 2})
+    torch.manual_seed(0)
+    G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
+    models = GanModels(G, D, *build_optimizers(G, D, config))
+    reals = torch.rand(8, 1, 16, 16) * 2 - 1
+    losses = adversarial_step(models, config, reals, _conditions([0, 1, 2, 3] * 2), 0, 0.5,
+                              torch.Generator().manual_seed(9))
+    d_state = models.d_optimizer.state[next(iter(D.parameters()))]
+    g_state = models.g_optimizer.state[next(iter(G.parameters()))]
+    assert float(d_state["step"]) == 2 and float(g_state["step"]) == 1
+    assert losses.r1 is not None and losses.r1 > 0  # step 0 is an R1 step
+    assert all(map(lambda v: v == v and abs(v) < 1e3, (losses.discriminator, losses.generator)))
+    assert -1.0 <= losses.real_sign <= 1.0
