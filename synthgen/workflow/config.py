@@ -189,12 +189,13 @@ def source_date_epoch(created: str) -> int:
 
 
 def load_run_config(path: Path, overrides: Sequence[str] = ()) -> RunConfig:
-    """Read and validate a run config. Any section may say `base: FILE.yaml` (`prepare.base`: a
-    configs/prepare file, `train.base`: a configs/train file) whose keys it overrides; each override
+    """Read and validate a run config. The file may say `base: RUN.yaml` (another run config, merged
+    section by section) and any section may say `base: FILE.yaml` (`prepare.base`: a configs/prepare
+    file, `train.base`: a configs/train file) whose keys it overrides; each override
     `section.key=value` (value in YAML, e.g. `sample.n=200`) replaces one key."""
     path = Path(path)
-    data = read_yaml_mapping(path)
     where = f"config {path}"
+    data = with_base(read_yaml_mapping(path), where)  # a whole run config may build on another
     for override in overrides:
         data = _with_override(data, override)
     data = {name: with_base(value, f"{where}.{name}") if isinstance(value, dict) else value

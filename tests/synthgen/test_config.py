@@ -22,6 +22,27 @@ def test_prepare_base_is_merged_under_the_section_overrides(tmp_path):
     assert (prepare.source, prepare.labels, prepare.size, prepare.seed) == ("data/xrays", "data/xrays/labels.csv", 32, 3)
 
 
+def test_a_run_config_may_build_on_another_run_config_section_by_section(tmp_path):
+    base = tmp_path / "base-run.yaml"
+    base.write_text(json.dumps({"prepare": {"source": "phantom", "n": 120, "size": 32}, "sample": {"n": 50, "seed": 4},
+                                "train": {"training": {"steps": 9}}}))
+    config = tmp_path / "run.yaml"
+    config.write_text(json.dumps({"base": str(base), "sample": {"n": 70}, "train": {"training": {"batch_size": 8}}}))
+    run = load_run_config(config)
+    assert (run.prepare.source, run.prepare.n, run.prepare.size) == ("phantom", 120, 32)
+    assert (run.sample.n, run.sample.seed) == (70, 4)
+    assert (run.train.training.steps, run.train.training.batch_size) == (9, 8)
+
+
+def test_gan_run_configs_are_the_diffusion_run_configs_with_another_train_section(monkeypatch):
+    monkeypatch.chdir(REPO)
+    for name in ("pneumoniamnist32", "kermany64"):
+        diffusion, gan = load_run_config(REPO / f"configs/run/{name}.yaml"), load_run_config(REPO / f"configs/run/gan-{name}.yaml")
+        for section in ("prepare", "sample", "audit", "validate", "export"):
+            assert getattr(gan, section) == getattr(diffusion, section), (name, section)
+        assert type(gan.train).__name__ == "GanTrainConfig"
+
+
 def test_a_base_may_name_a_base_of_its_own(tmp_path):
     (tmp_path / "a.yaml").write_text("size: 16\nseed: 1\nval_fraction: 0.2\n")
     (tmp_path / "b.yaml").write_text(f"base: {tmp_path / 'a.yaml'}\nseed: 2\n")
