@@ -27,6 +27,7 @@ from synthgen.model.config import Sampler
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from validation.classifier import Recipe, train_classifier
 from validation.features import classifier_encoder
+from validation.image_statistics import laplacian_variance
 from validation.realism import frechet_distance, kernel_inception_distance
 
 from sample_speed import usable_settings  # bench/ script beside this one: the same (sampler, steps) rows
@@ -76,10 +77,13 @@ def main() -> None:
     counts[np.argsort(counts - shares)[: args.n - counts.sum()]] += 1
     classes = np.repeat(np.arange(len(real.classes)), counts)
     rng = np.random.default_rng(0)
-    real_test = encoder.embed(real.load_pixels(rng.choice(test, size=min(args.n, len(test)), replace=False)))
-    print(f"{'set':<16}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}")
+    test_pixels = real.load_pixels(rng.choice(test, size=min(args.n, len(test)), replace=False))
+    real_test = encoder.embed(test_pixels)
+    # High-frequency energy relative to the real test images (validate's Laplacian ratio, unweighted).
+    real_laplacian = float(laplacian_variance(test_pixels).mean())
+    print(f"{'set':<16}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}{'Laplacian':>11}")
     print(f"{'real test':<16}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
-          f"{kernel_inception_distance(reference, real_test):>10.4f}")
+          f"{kernel_inception_distance(reference, real_test):>10.4f}{1.0:>11.2f}")
     wanted = None if args.samplers == "all" else set(args.samplers.split(","))
     for (sampler, steps), guidance in itertools.product(usable_settings(pipeline), [float(g) for g in args.guidance.split(",")]):
         name = f"{sampler.value}-{steps}"
@@ -89,7 +93,8 @@ def main() -> None:
         features = encoder.embed(images)
         name += f" w={guidance:g}"
         print(f"{name:<16}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"
-              f"{kernel_inception_distance(reference, features):>10.4f}", flush=True)
+              f"{kernel_inception_distance(reference, features):>10.4f}"
+              f"{laplacian_variance(images).mean() / real_laplacian:>11.2f}", flush=True)
 
 
 if __name__ == "__main__":
