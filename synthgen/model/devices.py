@@ -33,3 +33,18 @@ def training_device(name: str, rank: int) -> torch.device:
     if name != "cpu":
         raise SynthgenError(f"training.device {name!r} is not one of auto, cpu, cuda, cuda:N")
     return torch.device("cpu")
+
+
+def should_stop(step: float, max_steps: float, out_of_time: bool, world_size: int, timed: bool,
+                device: torch.device) -> bool:
+    """Whether training stops now; every process stops at the same step: under torchrun (with a
+    minutes budget, `timed`), any process out of time stops all."""
+    if step >= max_steps:
+        return True
+    if world_size > 1 and timed:
+        import torch.distributed as dist
+
+        flag = torch.tensor([float(out_of_time)], device=device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return bool(flag.item())
+    return out_of_time

@@ -28,7 +28,7 @@ from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.config import Parametrization, TrainConfig, config_to_dict, load_train_config
 from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
-from synthgen.model.devices import start_distributed, training_device
+from synthgen.model.devices import should_stop, start_distributed, training_device
 from synthgen.model.diffusion import training_loss
 from synthgen.model.edm import measure_sigma_data
 from synthgen.model.ema import PowerEMAProfiles, ema_with_warmup
@@ -135,7 +135,8 @@ class _Trainer:
         step = checkpointed = start
         with training_progress(t.steps, t.minutes, t.batch_size, enabled=self.progress and self.rank == 0) as bar:
             bar(step, trained_s)
-            while not self._should_stop(step, max_steps, time.perf_counter() - began >= budget_s):
+            while not should_stop(step, max_steps, time.perf_counter() - began >= budget_s, self.world_size,
+                                   self.config.training.minutes is not None, self.device):
                 window_loss += self._step(step)
                 window_steps += 1
                 step += 1
@@ -157,18 +158,6 @@ class _Trainer:
             writer.close()
         sha = self._finish(step, final, wall) if self.rank == 0 else ""
         return TrainResult(self.run.root, step, final, wall, sha, self.rank)
-
-    def _should_stop(self, step: float, max_steps: float, out_of_time: bool) -> bool:
-        """Every process stops at the same step: under torchrun, any process out of time stops all."""
-        if step >= max_steps:
-            return True
-        if self.world_size > 1 and self.config.training.minutes is not None:
-            import torch.distributed as dist
-
-            flag = torch.tensor([float(out_of_time)], device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            return bool(flag.item())
-        return out_of_time
 
     def _log(self, writer: TrainingLog | None, step: int, loss: float, steps: int, window_start: float,
              began: float) -> float:

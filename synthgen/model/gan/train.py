@@ -24,6 +24,7 @@ from synthgen.hashing import file_sha256
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.config import config_to_dict
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
+from synthgen.model.devices import should_stop
 from synthgen.model.ema import ema_with_warmup
 from synthgen.model.gan.augment import adjusted_probability
 from synthgen.model.gan.config import GanTrainConfig
@@ -89,7 +90,8 @@ class GanTrainer:
         step = checkpointed = start
         with training_progress(t.steps, t.minutes, t.batch_size, enabled=self.progress and self.rank == 0) as bar:
             bar(step, trained_s)
-            while not self._should_stop(step, max_steps, time.perf_counter() - began >= budget_s):
+            while not should_stop(step, max_steps, time.perf_counter() - began >= budget_s, self.world_size,
+                                   self.config.training.minutes is not None, self.device):
                 last = self._step(step, checkpointed)
                 window.append(last)
                 step += 1
@@ -145,18 +147,6 @@ class GanTrainer:
             mean = float(value) / self.world_size
         self.augment_p = adjusted_probability(self.augment_p, mean, self.config.training.batch_size, aug)
         self.sign_sum, self.sign_steps = 0.0, 0
-
-    def _should_stop(self, step: float, max_steps: float, out_of_time: bool) -> bool:
-        """Every process stops at the same step: under torchrun, any process out of time stops all."""
-        if step >= max_steps:
-            return True
-        if self.world_size > 1 and self.config.training.minutes is not None:
-            import torch.distributed as dist
-
-            flag = torch.tensor([float(out_of_time)], device=self.device)
-            dist.all_reduce(flag, op=dist.ReduceOp.MAX)
-            return bool(flag.item())
-        return out_of_time
 
     def _log(self, writer: TrainingLog | None, step: int, window: list[StepLosses], window_start: float,
              began: float) -> None:
