@@ -16,6 +16,9 @@ from synthgen.chest_phantom.provenance import PhantomParameters, PhantomProvenan
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.imageset.format import DatasetInfo
+from synthgen.model.gan.networks import Generator
+from synthgen.model.gan.pipeline import GanModelConfigFile, GanPipeline
+from synthgen.model.labels import LabelSpace
 from synthgen.model.model_card import ModelCard, TrainingSetRecord
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import ModelConfigFile
@@ -25,6 +28,7 @@ from synthgen.prepare_provenance import DuplicatesRecord, PrepareOptionsRecord, 
 from synthgen.workflow.state import RunDocument, RunState, StageRecord
 from tests.fixtures.audit import audit_document
 from tests.fixtures.cli import assert_clean_error, run_cli
+from tests.fixtures.gan import tiny_gan_config
 from tests.fixtures.paths import TEST_DATA
 from tests.fixtures.workflow import write_run_config
 
@@ -210,3 +214,26 @@ def test_export_refuses_a_phantom_whose_provenance_has_a_renamed_key(tmp_path, s
     code, _, err = run_cli(["export", broken.root, "--out", tmp_path / "out"], capsys)
     assert_clean_error(code, err, "dataset.json provenance", "unknown key 'count'", "key 'n' is missing")
 
+
+def tiny_gan_pipeline() -> GanPipeline:
+    labels = LabelSpace(("normal", "pneumonia"))
+    prior = {"class_counts": [3, 2], "findings_by_class": [[], []]}
+    return GanPipeline(Generator(tiny_gan_config().generator, labels.dim, 16), labels, 16, 16, prior)
+
+
+def test_gan_model_config_round_trips_and_a_renamed_key_stops_loading_the_model(tmp_path):
+    pipeline = tiny_gan_pipeline()
+    pipeline.save(tmp_path / "model")
+    config = GanModelConfigFile.read(tmp_path / "model" / "config.json")
+    assert config == pipeline.config_file() and config.encode() == (tmp_path / "model" / "config.json").read_bytes()
+    saved = json.loads(config.encode())
+    assert (saved["format"], saved["format_version"], saved["bit_depth"]) == ("synthgen-gan-model", 1, 16)
+    loaded = GanPipeline.load(tmp_path / "model")
+    assert (loaded.labels, loaded.image_size, loaded.bit_depth, loaded.label_prior) == \
+        (pipeline.labels, 16, 16, pipeline.label_prior)
+    rewrite(tmp_path / "model" / "config.json", lambda file: file.update(size=file.pop("image_size")))
+    with pytest.raises(SynthgenError, match=r"model/config.json: unknown key 'size' and key 'image_size' is missing"):
+        GanPipeline.load(tmp_path / "model")
+    rewrite(tmp_path / "model" / "config.json", lambda file: file.update(image_size=file.pop("size"), format="gan"))
+    with pytest.raises(SynthgenError, match=r"config.json: key 'format' is 'gan', not 'synthgen-gan-model'"):
+        GanPipeline.load(tmp_path / "model")
