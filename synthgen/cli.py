@@ -22,6 +22,7 @@ from synthgen.chest_phantom.write import DEFAULT_IMAGES
 from synthgen.errors import SynthgenError
 from synthgen.options import click_options, option_values
 from synthgen.prepare_options import PrepareOptions
+from synthgen.prepare_provenance import PrepareProvenance
 
 EXIT_USER_ERROR = 2
 
@@ -86,7 +87,7 @@ def prepare(ctx: click.Context, source: Path | None, out: Path | None, salt: str
     options = PrepareOptions(**option_values(PrepareOptions, values))
     image_set = prepare_set(source, out, options, salt=salt, overwrite=overwrite, progress=ctx.obj["progress"])
     _print_summary(image_set)
-    _print_preparation(image_set.info["provenance"])
+    _print_preparation(PrepareProvenance.of(image_set))
     if not options.keep_source_names:
         from synthgen.sources.names import default_map_path
 
@@ -193,13 +194,13 @@ def _print_summary(image_set) -> None:
         Console().print("findings: " + ", ".join(f"{k} {v}" for k, v in counts["by_finding"].items()))
 
 
-def _print_preparation(provenance: dict) -> None:
+def _print_preparation(provenance: PrepareProvenance) -> None:
     """What prepare dropped and how it matched labels: the user chose both, so show them."""
     console = Console()
-    if provenance.get("dropped"):
-        console.print("dropped rows: " + ", ".join(f"{n} {kind}" for kind, n in provenance["dropped"].items()))
-    if provenance.get("label_mapping"):
-        matched = provenance["label_mapping"].items()
+    if provenance.dropped:
+        console.print("dropped rows: " + ", ".join(f"{n} {kind}" for kind, n in provenance.dropped.items()))
+    if provenance.label_mapping:
+        matched = provenance.label_mapping.items()
         console.print("labels matched: " + ", ".join(f"{raw!r} -> {name}" for raw, name in matched))
 
 

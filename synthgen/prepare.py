@@ -22,6 +22,7 @@ from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.imageset.pngio import encode_png
 from synthgen.pixels import fit_square
 from synthgen.prepare_options import PrepareOptions
+from synthgen.prepare_provenance import DuplicatesRecord, PrepareOptionsRecord, PrepareProvenance
 from synthgen.progress import progress_bar
 from synthgen.pseudonym import pseudonym, resolve_salt
 from synthgen.sources import SourceOptions, open_source
@@ -136,23 +137,21 @@ def prepare(
                                       findings=record.findings, png=png)
                 names.append((image_id, shown, record.where))
         problems.raise_if_blocking(drop_kinds, str(source))
-        provenance = {
-            "stage": "prepare",
-            "source": adapter.provenance() if keep_source_names else hide_paths(adapter.provenance(), key),
-            "options": {
-                "size": size, "val_fraction": o.val_fraction, "test_fraction": o.test_fraction,
-                "resplit": o.resplit, "seed": o.seed, "dedupe": "duplicate-image" in drop_kinds,
-                "drop": sorted(drop_kinds),
-                "pseudonym_salt": "given" if (salt or os.environ.get("SYNTHGEN_SALT")) else "random",
-                "source_names": "kept" if keep_source_names else "salted-hash",
-            },
-            "duplicates": duplicates,
-            "dropped": problems.dropped(drop_kinds),
-            "label_mapping": {raw: name for raw, name in sorted(adapter.label_names.items())
-                              if raw != name and name in adapter.classes},
-            "synthgen_version": __version__,
-        }
-        writer.finish(provenance)
+        provenance = PrepareProvenance(
+            source=adapter.provenance() if keep_source_names else hide_paths(adapter.provenance(), key),
+            options=PrepareOptionsRecord(
+                size=size, val_fraction=o.val_fraction, test_fraction=o.test_fraction, resplit=o.resplit,
+                seed=o.seed, dedupe="duplicate-image" in drop_kinds, drop=sorted(drop_kinds),
+                pseudonym_salt="given" if (salt or os.environ.get("SYNTHGEN_SALT")) else "random",
+                source_names="kept" if keep_source_names else "salted-hash",
+            ),
+            duplicates=DuplicatesRecord(**duplicates),
+            dropped=problems.dropped(drop_kinds),
+            label_mapping={raw: name for raw, name in sorted(adapter.label_names.items())
+                           if raw != name and name in adapter.classes},
+            synthgen_version=__version__,
+        )
+        writer.finish(provenance.to_dict())
     for kind, count in problems.dropped(drop_kinds).items():  # the user chose to drop them: say which
         first = [p.where for p in problems.items if p.kind == kind][:5]
         log.info("dropped %d %s row(s): %s%s", count, kind, ", ".join(first), ", …" if count > 5 else "")

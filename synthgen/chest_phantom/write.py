@@ -10,12 +10,11 @@ from pathlib import Path
 from synthgen import __version__
 from synthgen.chest_phantom.findings import CLASSES, FINDINGS
 from synthgen.chest_phantom.generator import PhantomGenerator
+from synthgen.chest_phantom.provenance import PhantomParameters, PhantomProvenance
 from synthgen.chest_phantom.render import BIT_DEPTHS
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.splits import assign_splits, check_fractions
-
-PHANTOM_GENERATOR = "synthgen.chest_phantom"  # dataset.json provenance.generator of every phantom set
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +78,12 @@ def phantom(
                 )
                 if on_image is not None:
                     on_image()
-        writer.finish(
-            {
-                "generator": PHANTOM_GENERATOR,
-                "seed": seed,
-                "n": n,
-                "size": size,
-                "patients": len(plan),
-                "parameters": {
-                    "val_fraction": val_fraction,
-                    "test_fraction": test_fraction,
-                    "images_per_patient": list(images_per_patient),
-                    "bit_depth": bit_depth,
-                },
-                "synthgen_version": __version__,
-            }
-        )
+        writer.finish(PhantomProvenance(
+            seed=seed, n=n, size=size, patients=len(plan),
+            parameters=PhantomParameters(val_fraction=val_fraction, test_fraction=test_fraction,
+                                         images_per_patient=list(images_per_patient), bit_depth=bit_depth),
+            synthgen_version=__version__,
+        ).to_dict())
     return ImageSet.open(out)
 
 

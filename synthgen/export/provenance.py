@@ -2,8 +2,9 @@
 
     dataset.json
       kind                      'synthetic' -> SyntheticData YES
-      provenance                a phantom's (generator synthgen.chest_phantom) -> SyntheticData YES
+      provenance (phantom)      synthgen/chest_phantom/provenance.py -> SyntheticData YES
                                 (procedural images are synthetic too)
+      provenance (prepared set) synthgen/prepare_provenance.py: its stage
       provenance (sampled set)  synthgen/model/sample_provenance.py: model_sha256, the training set's
                                 manifest sha256, sampler / steps / guidance (defaults for the rows)
       provenance.audit          a filtered set's audit record (privacy/filter.py): its numbers, flags
@@ -27,10 +28,11 @@ from dataclasses import dataclass, field
 
 from privacy.filter import AuditRecord
 from synthgen import __version__
-from synthgen.chest_phantom.write import PHANTOM_GENERATOR
+from synthgen.chest_phantom.provenance import PHANTOM_STAGE, PhantomProvenance
 from synthgen.document import plain
 from synthgen.imageset import ImageSet
 from synthgen.model.sample_provenance import SampleProvenance
+from synthgen.prepare_provenance import PrepareProvenance
 
 _SAMPLING_KEYS = ("sample_index", "seed", "sampler", "steps", "guidance", "model_sha256")
 _VIEWS = {"PA", "AP"}  # frontal views only: PatientOrientation is written as L\\F
@@ -45,7 +47,7 @@ class SetProvenance:
     synthetic: bool
     manifest_sha256: str
     created: str
-    stage: str | None
+    stage: str | None  # the writing stage's (sample, prepare, phantom); None for a set of another writer
     model_sha256: str | None
     training_manifest_sha256: str | None
     audit: AuditRecord | None
@@ -54,21 +56,17 @@ class SetProvenance:
     @classmethod
     def of(cls, image_set: ImageSet) -> "SetProvenance":
         info = image_set.info
-        provenance = info["provenance"]
-        stage = provenance.get("stage")
-        if provenance.get("generator") == PHANTOM_GENERATOR:
-            stage = "phantom"
         sample = SampleProvenance.of(image_set)
-        if sample is not None:
-            stage = sample.stage
+        stage = next((record.stage for record in (sample, PrepareProvenance.of(image_set),
+                                                  PhantomProvenance.of(image_set)) if record is not None), None)
         training_set = sample.training_set if sample is not None else None
         return cls(
             name=image_set.name,
             kind=image_set.kind,
-            synthetic=image_set.kind == "synthetic" or stage == "phantom",
+            synthetic=image_set.kind == "synthetic" or stage == PHANTOM_STAGE,
             manifest_sha256=image_set.manifest_sha256,
             created=info["created"],
-            stage=str(stage) if stage else None,
+            stage=stage,
             model_sha256=sample.model_sha256 if sample is not None else None,
             training_manifest_sha256=training_set.manifest_sha256 if training_set is not None else None,
             audit=AuditRecord.of(image_set),

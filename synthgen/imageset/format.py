@@ -41,7 +41,8 @@ MANIFEST_COLUMNS = (
 )
 FINDING_PREFIX = "finding_"
 
-# dataset.json `provenance` is the writing stage's own record (e.g. synthgen/model/sample_provenance.py);
+# dataset.json `provenance` is the writing stage's own record, typed by that stage (synthgen/prepare_provenance.py,
+# synthgen/chest_phantom/provenance.py, synthgen/model/sample_provenance.py; each with `.of(image_set)`);
 # a privacy filter copies it and adds its audit record under this key (privacy/filter.py).
 PROVENANCE_AUDIT_KEY = "audit"
 
@@ -89,4 +90,4 @@ class DatasetInfo(Document):
     manifest_sha256: str
     synthgen_version: str
     created: str  # UTC, ISO 8601
-    provenance: dict  # the writing stage's record (e.g. synthgen/model/sample_provenance.py)
+    provenance: dict  # the writing stage's record, checked by its own definition (see PROVENANCE_AUDIT_KEY)

@@ -4,7 +4,8 @@
     RUN/config.yaml             the resolved training config (what --resume compares against)
     RUN/training_set.json       name, path and manifest sha256 of the image set trained on (model_card.py)
     RUN/checkpoints/last.pt     full training state (model, EMA, optimizer, step), atomic
-    RUN/model/config.json       what is needed to rebuild the network and sampler (diffusers style)
+    RUN/model/config.json       what is needed to rebuild the network and sampler (diffusers style;
+                                a GAN's: synthgen/model/gan/pipeline.py GanModelConfigFile)
     RUN/model/weights.pt        EMA weights (state dict; torch.load(weights_only=True))
     RUN/model/model_card.json   training set, classes, size, steps, seed, versions, losses, wall time (model_card.py)
     RUN/log.csv                 step, loss, learning rate, images/s, elapsed seconds
@@ -14,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -94,15 +94,6 @@ class RunFolder:
 
     def sample_grid(self, step: int) -> Path:
         return self.root / "samples" / f"step-{step:07d}.png"
-
-
-def read_json(path: Path, what: str) -> dict:
-    if not path.is_file():
-        raise SynthgenError(f"{path} is missing: {what}")
-    try:
-        return json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise SynthgenError(f"{path} is not valid JSON ({err}): {what}") from None
 
 
 def load_state_dict(path: Path) -> dict:

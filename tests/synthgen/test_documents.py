@@ -12,16 +12,23 @@ import pytest
 
 from privacy.audit_document import AuditDocument
 from synthgen.chest_phantom import phantom
+from synthgen.chest_phantom.provenance import PhantomParameters, PhantomProvenance
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet, ImageSetWriter
 from synthgen.imageset.format import DatasetInfo
+from synthgen.model.gan.networks import Generator
+from synthgen.model.gan.pipeline import GanModelConfigFile, GanPipeline
+from synthgen.model.labels import LabelSpace
 from synthgen.model.model_card import ModelCard, TrainingSetRecord
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.run_folder import ModelConfigFile
 from synthgen.model.sample_provenance import GENERATOR, SampleProvenance, SamplingRecord
+from synthgen.prepare import prepare
+from synthgen.prepare_provenance import DuplicatesRecord, PrepareOptionsRecord, PrepareProvenance
 from synthgen.workflow.state import RunDocument, RunState, StageRecord
 from tests.fixtures.audit import audit_document
 from tests.fixtures.cli import assert_clean_error, run_cli
+from tests.fixtures.gan import tiny_gan_config
 from tests.fixtures.paths import TEST_DATA
 from tests.fixtures.workflow import write_run_config
 
@@ -157,3 +164,76 @@ def test_model_config_round_trips_and_a_renamed_key_stops_loading_the_model(tmp_
     rewrite(model / "config.json", lambda saved: saved.update(label_space=saved.pop("labels")))
     with pytest.raises(SynthgenError, match=r"config.json: unknown key 'label_space'"):
         DiffusionPipeline.load(model)
+
+
+def copy_set(image_set: ImageSet, root) -> ImageSet:
+    shutil.copytree(image_set.root, root)
+    return ImageSet.open(root)
+
+
+def test_prepared_sets_provenance_round_trips_and_legacy_sets_read(npz_source, tmp_path, small_set):
+    prepared = prepare(npz_source, tmp_path / "set", size=28, seed=3, salt="s", progress=False)
+    provenance = PrepareProvenance.of(prepared)
+    assert provenance.options == PrepareOptionsRecord(size=28, val_fraction=0.1, test_fraction=0.1, resplit=False,
+                                                      seed=3, dedupe=False, pseudonym_salt="given", drop=[],
+                                                      source_names="salted-hash")
+    assert provenance.duplicates == DuplicatesRecord(extra_copies=0, across_splits=0, dropped=0)
+    assert provenance.dropped == {} and provenance.label_mapping == {}
+    assert prepared.info["provenance"] == provenance.to_dict()  # written with the definition, read back unchanged
+    assert PrepareProvenance.of(small_set) is None  # a phantom: not prepared
+    legacy = {k: v for k, v in provenance.to_dict().items()  # prepared before --drop and hashed names
+              if k not in ("schema_version", "dropped", "label_mapping")}
+    legacy["options"] = {k: v for k, v in legacy["options"].items() if k not in ("drop", "source_names")}
+    assert PrepareProvenance.of(sampled_set(tmp_path / "legacy", legacy)) == replace(
+        provenance, dropped=None, label_mapping=None, options=replace(provenance.options, drop=None, source_names="kept"))
+
+
+def test_export_refuses_a_prepared_set_whose_provenance_has_a_renamed_key(npz_source, tmp_path, capsys):
+    prepared = prepare(npz_source, tmp_path / "set", size=28, salt="s", progress=False)
+    rewrite(prepared.root / "dataset.json",
+            lambda info: info["provenance"]["options"].update(split_seed=info["provenance"]["options"].pop("seed")))
+    code, _, err = run_cli(["export", prepared.root, "--out", tmp_path / "out"], capsys)
+    assert_clean_error(code, err, "dataset.json provenance", "unknown key 'options.split_seed'",
+                       "key 'options.seed' is missing")
+    assert not (tmp_path / "out").exists()
+
+
+def test_phantom_provenance_round_trips_and_phantoms_drawn_before_it_said_its_stage_read(tmp_path, small_set):
+    provenance = PhantomProvenance.of(small_set)
+    assert provenance == PhantomProvenance(seed=1, n=12, size=16, patients=provenance.patients,
+                                           parameters=PhantomParameters(0.1, 0.1, [1, 4], 8),
+                                           synthgen_version=provenance.synthgen_version)
+    assert small_set.info["provenance"] == provenance.to_dict() and provenance.stage == "phantom"
+    legacy = {k: v for k, v in provenance.to_dict().items() if k not in ("schema_version", "stage")}
+    assert PhantomProvenance.of(sampled_set(tmp_path / "legacy", legacy)) == provenance
+
+
+def test_export_refuses_a_phantom_whose_provenance_has_a_renamed_key(tmp_path, small_set, capsys):
+    broken = copy_set(small_set, tmp_path / "phantom")
+    rewrite(broken.root / "dataset.json", lambda info: info["provenance"].update(count=info["provenance"].pop("n")))
+    code, _, err = run_cli(["export", broken.root, "--out", tmp_path / "out"], capsys)
+    assert_clean_error(code, err, "dataset.json provenance", "unknown key 'count'", "key 'n' is missing")
+
+
+def tiny_gan_pipeline() -> GanPipeline:
+    labels = LabelSpace(("normal", "pneumonia"))
+    prior = {"class_counts": [3, 2], "findings_by_class": [[], []]}
+    return GanPipeline(Generator(tiny_gan_config().generator, labels.dim, 16), labels, 16, 16, prior)
+
+
+def test_gan_model_config_round_trips_and_a_renamed_key_stops_loading_the_model(tmp_path):
+    pipeline = tiny_gan_pipeline()
+    pipeline.save(tmp_path / "model")
+    config = GanModelConfigFile.read(tmp_path / "model" / "config.json")
+    assert config == pipeline.config_file() and config.encode() == (tmp_path / "model" / "config.json").read_bytes()
+    saved = json.loads(config.encode())
+    assert (saved["format"], saved["format_version"], saved["bit_depth"]) == ("synthgen-gan-model", 1, 16)
+    loaded = GanPipeline.load(tmp_path / "model")
+    assert (loaded.labels, loaded.image_size, loaded.bit_depth, loaded.label_prior) == \
+        (pipeline.labels, 16, 16, pipeline.label_prior)
+    rewrite(tmp_path / "model" / "config.json", lambda file: file.update(size=file.pop("image_size")))
+    with pytest.raises(SynthgenError, match=r"model/config.json: unknown key 'size' and key 'image_size' is missing"):
+        GanPipeline.load(tmp_path / "model")
+    rewrite(tmp_path / "model" / "config.json", lambda file: file.update(image_size=file.pop("size"), format="gan"))
+    with pytest.raises(SynthgenError, match=r"config.json: key 'format' is 'gan', not 'synthgen-gan-model'"):
+        GanPipeline.load(tmp_path / "model")

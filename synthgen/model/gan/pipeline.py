@@ -11,21 +11,41 @@ import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 
-from synthgen.atomic import write_bytes_atomic, write_text_atomic
+from synthgen.atomic import write_bytes_atomic
 from synthgen.config import build_dataclass
+from synthgen.document import Document
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.model.config import config_to_dict
 from synthgen.model.gan.config import GeneratorConfig
 from synthgen.model.gan.networks import Generator
 from synthgen.model.labels import LabelSpace
-from synthgen.model.run_folder import load_state_dict, read_json
+from synthgen.model.run_folder import load_state_dict
 
 GAN_MODEL_FORMAT = "synthgen-gan-model"
 GAN_MODEL_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class GanModelConfigFile(Document):
+    """RUN/model/config.json of a GAN. `generator` is the training config's section, checked key by
+    key when the pipeline builds it."""
+
+    WHAT: ClassVar[str] = "synthgen GAN model config"
+    REMEDY: ClassVar[str] = "not a synthgen model folder; train one with synthgen train"
+    FORMAT: ClassVar[str] = GAN_MODEL_FORMAT
+    VERSION_KEY: ClassVar[str] = "format_version"  # the key model folders have carried since their first version
+    SCHEMA_VERSION: ClassVar[int] = GAN_MODEL_FORMAT_VERSION
+
+    generator: dict
+    labels: dict  # LabelSpace.to_dict()
+    image_size: int
+    label_prior: dict  # labels.label_prior of the training set
+    bit_depth: int = 8
 
 
 @dataclass
@@ -36,16 +56,9 @@ class GanPipeline:
     bit_depth: int = 8
     label_prior: dict = field(default_factory=dict)  # labels.label_prior of the training set
 
-    def config_dict(self) -> dict:
-        return {
-            "format": GAN_MODEL_FORMAT,
-            "format_version": GAN_MODEL_FORMAT_VERSION,
-            "generator": config_to_dict(self.generator.config),
-            "labels": self.labels.to_dict(),
-            "image_size": self.image_size,
-            "bit_depth": self.bit_depth,
-            "label_prior": self.label_prior,
-        }
+    def config_file(self) -> GanModelConfigFile:
+        return GanModelConfigFile(generator=config_to_dict(self.generator.config), labels=self.labels.to_dict(),
+                                  image_size=self.image_size, label_prior=self.label_prior, bit_depth=self.bit_depth)
 
     def save(self, model_dir: Path, state_dict: dict | None = None) -> str:
         """Write config.json and weights.pt (atomically); returns the weights' sha256."""
@@ -53,28 +66,22 @@ class GanPipeline:
         buffer = io.BytesIO()
         torch.save(state_dict if state_dict is not None else self.generator.state_dict(), buffer)
         write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
-        write_text_atomic(model_dir / "config.json", json.dumps(self.config_dict(), indent=2) + "\n")
+        self.config_file().write(model_dir / "config.json")
         return file_sha256(model_dir / "weights.pt")
 
     @classmethod
     def load(cls, model_dir: Path) -> "GanPipeline":
         where = str(model_dir / "config.json")
-        config = read_json(model_dir / "config.json", "not a synthgen model folder; train one with synthgen train")
-        if config.get("format") != GAN_MODEL_FORMAT or config.get("format_version", 0) > GAN_MODEL_FORMAT_VERSION:
-            raise SynthgenError(f"{where} is not a {GAN_MODEL_FORMAT} v{GAN_MODEL_FORMAT_VERSION} config")
-        for key in ("generator", "labels", "image_size", "label_prior"):
-            if key not in config:
-                raise SynthgenError(f"{where} lacks {key!r}: the model folder is incomplete; retrain")
-        generator_config = build_dataclass(GeneratorConfig, config["generator"], f"{where} generator")
-        labels = LabelSpace.from_dict(config["labels"])
-        generator = Generator(generator_config, labels.dim, int(config["image_size"]))
+        config = GanModelConfigFile.read(where)
+        generator_config = build_dataclass(GeneratorConfig, config.generator, f"{where} generator")
+        labels = LabelSpace.from_dict(config.labels)
+        generator = Generator(generator_config, labels.dim, config.image_size)
         state = load_state_dict(model_dir / "weights.pt")
         try:
             generator.load_state_dict(state)
         except (RuntimeError, TypeError, AttributeError) as err:
             raise SynthgenError(f"{model_dir / 'weights.pt'} does not fit {where}: {str(err).splitlines()[0]}") from None
-        return cls(generator.eval(), labels, int(config["image_size"]), int(config.get("bit_depth", 8)),
-                   config["label_prior"])
+        return cls(generator.eval(), labels, config.image_size, config.bit_depth, config.label_prior)
 
     @torch.no_grad()
     def __call__(self, conditions: torch.Tensor, seeds: list[int], truncation: float = 1.0,
