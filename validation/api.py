@@ -158,7 +158,7 @@ def validate(
         "warnings": _warnings(data),
     }
     metrics["verdicts"] = verdicts(utility, feature_metrics, audit_summary, metrics["two_sample"], external,
-                                   high_frequency)
+                                   high_frequency, diversity)
     clock = time.perf_counter()
     html = render_report(metrics, data, results, seed, data.synthetic_images[cnn.most_synthetic])
     timings["report_s"] = time.perf_counter() - clock

@@ -9,6 +9,7 @@ import click
 from synthgen.errors import SynthgenError
 from synthgen.options import click_options, option_values
 from validation.options import ValidateOptions
+from validation.verdict import VERDICTS
 
 @click.command()
 @click.option("--real-train", required=True, metavar="SET[:SPLIT]",
@@ -72,6 +73,6 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
                             external_tests=external_tests, overwrite=overwrite,
                             progress=ctx.obj["progress"] if ctx.obj else True, **options.arguments())
     verdicts = result.metrics["verdicts"]
-    for key in ("realism", "utility", "label_fidelity", "privacy"):
+    for key, _ in VERDICTS:
         click.echo(f"{key.replace('_', ' '):>15}: {verdicts[key]['level'].upper():<13} {verdicts[key]['text']}")
     click.echo(f"report: {result.report}")

@@ -12,6 +12,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from validation import figures
 from validation.data import ValidationData
 from validation.regimes import RegimeResult
+from validation.verdict import VERDICTS
 
 TEMPLATES = Path(__file__).parent / "templates"
 SAMPLES_PER_CLASS = 12
@@ -86,6 +87,7 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         created=metrics["created"],
         data=metrics["data"],
         verdicts=metrics["verdicts"],
+        verdict_cards=VERDICTS,
         warnings=metrics["warnings"],
         sample_grids=sample_grids(data, seed),
         utility=metrics["utility"],

@@ -1,4 +1,4 @@
-"""The verdicts at the top of the report: realism, utility, label fidelity, privacy.
+"""The verdicts at the top of the report: realism, diversity, utility, label fidelity, privacy.
 
 Each is a level (good / moderate / low / inconclusive / not assessed) plus one sentence with the
 number it rests on. The thresholds are conventions, written here once and copied into
@@ -21,8 +21,16 @@ THRESHOLDS = {
     "two_sample_auc_good": 0.6,
     # ... and LOW REALISM above this value (issue 12's target for a realistic set)
     "two_sample_auc_low": 0.75,
+    # mean within-class MS-SSIM of synthetic pairs over that of real training pairs, worst class: good at
+    # or below this (diffusion models sit at 0.85-0.92, as varied as real or more) ...
+    "diversity_ratio_good": 1.05,
+    # ... and LOW DIVERSITY (mode collapse) above this (a GAN with near-identical images per class: 1.23)
+    "diversity_ratio_low": 1.2,
 }
 LEVELS = ("good", "moderate", "low")
+# The report's verdict cards, in order: metrics.json key and title.
+VERDICTS = (("realism", "Realism"), ("diversity", "Diversity (within class)"), ("utility", "Utility (TSTR/TRTR)"),
+            ("label_fidelity", "Label fidelity (TRTS)"), ("privacy", "Privacy"))
 
 
 def _ratio_level(ratio: float) -> str:
@@ -109,6 +117,26 @@ def realism_verdict(realism: dict, two_sample: dict | None = None, high_frequenc
                     f"precision {precision['value']:.2f}, coverage {coverage['value']:.2f}{cnn_text}: {meaning}"}
 
 
+def diversity_verdict(diversity: dict) -> dict:
+    """Mode collapse: the class whose synthetic images are most alike (mean pair MS-SSIM) relative to
+    real training images of that class."""
+    ratios = {name: sets["synthetic"]["value"] / max(sets["real_train"]["value"], 1e-12)
+              for name, sets in diversity.items() if "synthetic" in sets and "real_train" in sets}
+    if not ratios:
+        return {"level": "inconclusive", "text": "no class has two synthetic and two real images to compare"}
+    worst = max(ratios, key=ratios.get)
+    ratio = ratios[worst]
+    level = ("good" if ratio <= THRESHOLDS["diversity_ratio_good"]
+             else "moderate" if ratio <= THRESHOLDS["diversity_ratio_low"] else "low")
+    meaning = {"good": "as varied within each class as the real images",
+               "moderate": "less varied within a class than the real images",
+               "low": "LOW DIVERSITY: images of a class are far more alike than real ones (mode collapse)"}[level]
+    sets = diversity[worst]
+    return {"level": level, "worst_class": worst, "ratio": round(ratio, 4),
+            "text": f"within-class MS-SSIM {sets['synthetic']['value']:.2f} vs real {sets['real_train']['value']:.2f} "
+                    f"in class {worst} (ratio {ratio:.2f}, the highest of {len(ratios)} classes): {meaning}"}
+
+
 def privacy_verdict(audit: dict | None) -> dict:
     if audit is None:
         return {"level": "not assessed",
@@ -129,12 +157,13 @@ def external_utility_text(external: dict) -> str:
 
 
 def verdicts(utility: dict, realism: dict, audit: dict | None, two_sample: dict | None = None,
-             external: dict | None = None, high_frequency: dict | None = None) -> dict:
+             external: dict | None = None, high_frequency: dict | None = None, diversity: dict | None = None) -> dict:
     utility_card = utility_verdict(utility)
     if external and utility_card["level"] != "inconclusive":
         utility_card = {**utility_card, "text": utility_card["text"] + external_utility_text(external)}
     return {
         "realism": realism_verdict(realism, two_sample, high_frequency),
+        "diversity": diversity_verdict(diversity or {}),
         "utility": utility_card,
         "label_fidelity": label_fidelity_verdict(utility),
         "privacy": privacy_verdict(audit),

@@ -11,7 +11,7 @@ from sklearn.metrics import accuracy_score, f1_score, roc_auc_score
 
 from synthgen.errors import SynthgenError
 from validation.classifier import Recipe, predict, train_classifier
-from validation.image_statistics import histogram_wasserstein, image_histograms, ms_ssim_settings, pair_ms_ssim
+from validation.image_statistics import diversity, histogram_wasserstein, image_histograms, ms_ssim_settings, pair_ms_ssim
 from validation.realism import (
     RealismOptions,
     class_matched_counts,
@@ -22,6 +22,7 @@ from validation.realism import (
 )
 from validation.regimes import low_data_subset, plan_regimes
 from validation.stats import bootstrap_weights, classification_scores, paired_difference, weighted_auc
+from validation.verdict import diversity_verdict
 
 
 def test_weighted_auc_matches_sklearn_with_ties_and_weights():
@@ -135,6 +136,22 @@ def test_ms_ssim_settings_fit_the_image_side_and_identical_images_score_one():
     image = np.random.default_rng(7).random((1, 32, 32)).astype(np.float32)
     scores = pair_ms_ssim(np.repeat(image, 4, axis=0), 6, np.random.default_rng(0))
     assert np.allclose(scores, 1.0, atol=1e-5)
+
+
+def test_a_collapsed_set_gets_a_low_diversity_verdict_naming_the_class_and_a_varied_one_a_good_one():
+    rng = np.random.default_rng(3)
+    smooth = lambda n: torch.nn.functional.avg_pool2d(torch.from_numpy(rng.random((n, 1, 32, 32))), 5, 1, 2)[:, 0].numpy()
+    real, varied = smooth(40), smooth(40)
+    collapsed = np.concatenate([smooth(1).repeat(20, axis=0), real[20:]])  # class 0: one image 20 times
+    collapsed[:20] += rng.normal(0, 0.01, collapsed[:20].shape)
+    labels = np.repeat([0, 1], 20)
+    sets = {"real_train": (real.astype(np.float32), labels)}
+    low = diversity_verdict(diversity({**sets, "synthetic": (collapsed.astype(np.float32), labels)}, ["a", "b"], 60, 50, 0))
+    assert (low["level"], low["worst_class"]) == ("low", "a") and low["ratio"] > 1.5
+    assert "LOW DIVERSITY" in low["text"] and "class a" in low["text"]
+    good = diversity_verdict(diversity({**sets, "synthetic": (varied.astype(np.float32), labels)}, ["a", "b"], 60, 50, 0))
+    assert good["level"] == "good" and good["ratio"] < 1.05
+    assert diversity_verdict({"a": {"real_train": {"value": 0.5}}})["level"] == "inconclusive"
 
 
 def test_low_data_subset_is_stratified_and_seeded():
