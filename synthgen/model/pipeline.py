@@ -7,7 +7,6 @@ alone and a sampling job split across processes gives the same pixels as one pro
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,15 +14,13 @@ import numpy as np
 import torch
 from torch import nn
 
-from synthgen.atomic import write_bytes_atomic
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
-from synthgen.hashing import file_sha256
 from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrization, Sampler, SamplingConfig, config_to_dict
 from synthgen.model.edm import EDMDenoiser
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict
-from synthgen.model.run_folder import ModelConfigFile, load_state_dict
+from synthgen.model.run_folder import ModelConfigFile, load_state_dict, save_model
 from synthgen.model.samplers import sampler_loop
 
 
@@ -50,12 +47,7 @@ class DiffusionPipeline:
 
     def save(self, model_dir: Path, state_dict: dict | None = None) -> str:
         """Write config.json and weights.pt (atomically); returns the weights' sha256."""
-        model_dir.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(state_dict if state_dict is not None else self.unet.state_dict(), buffer)
-        write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
-        self.config_file().write(model_dir / "config.json")
-        return file_sha256(model_dir / "weights.pt")
+        return save_model(model_dir, state_dict if state_dict is not None else self.unet.state_dict(), self.config_file())
 
     @classmethod
     def load(cls, model_dir: Path) -> "DiffusionPipeline":

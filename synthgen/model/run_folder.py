@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -22,9 +23,10 @@ from typing import ClassVar
 import torch
 import yaml
 
-from synthgen.atomic import write_text_atomic
+from synthgen.atomic import write_bytes_atomic, write_text_atomic
 from synthgen.document import Document
 from synthgen.errors import SynthgenError
+from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
 from synthgen.model.config import TrainConfig, config_difference, config_to_dict, load_run_config
 from synthgen.model.model_card import TrainingSetRecord
@@ -94,6 +96,16 @@ class RunFolder:
 
     def sample_grid(self, step: int) -> Path:
         return self.root / "samples" / f"step-{step:07d}.png"
+
+
+def save_model(model_dir: Path, state_dict: dict, config: Document) -> str:
+    """Write weights.pt and config.json (atomically) into `model_dir`; returns the weights' sha256."""
+    model_dir.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save(state_dict, buffer)
+    write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
+    config.write(model_dir / "config.json")
+    return file_sha256(model_dir / "weights.pt")
 
 
 def load_state_dict(path: Path) -> dict:

@@ -116,7 +116,7 @@ class _Trainer:
         self.lr_schedule = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_factor(t))
         self.loss = training_loss(self.model, config.diffusion)
         self.grid_conditions = typical_conditions(dataset.conditions, len(dataset.label_space.classes))
-        self.config_sha256 = _config_sha256(config)
+        self.config_sha256 = config_sha256(config)
 
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
@@ -275,7 +275,7 @@ class _Trainer:
         return TrainResult(self.run.root, steps, loss, wall, file_sha256(self.run.weights))
 
 
-def _config_sha256(config: TrainConfig) -> str:
+def config_sha256(config: TrainConfig) -> str:
     import hashlib
 
     return hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True).encode()).hexdigest()

@@ -7,7 +7,6 @@ regenerated alone and shards sampled anywhere hold the images of one full run.
 
 from __future__ import annotations
 
-import io
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,16 +14,14 @@ from typing import ClassVar
 
 import torch
 
-from synthgen.atomic import write_bytes_atomic
 from synthgen.config import build_dataclass
 from synthgen.document import Document
 from synthgen.errors import SynthgenError
-from synthgen.hashing import file_sha256
 from synthgen.model.config import config_to_dict
 from synthgen.model.gan.config import GeneratorConfig
 from synthgen.model.gan.networks import Generator
 from synthgen.model.labels import LabelSpace
-from synthgen.model.run_folder import load_state_dict
+from synthgen.model.run_folder import load_state_dict, save_model
 
 GAN_MODEL_FORMAT = "synthgen-gan-model"
 GAN_MODEL_FORMAT_VERSION = 1
@@ -62,12 +59,7 @@ class GanPipeline:
 
     def save(self, model_dir: Path, state_dict: dict | None = None) -> str:
         """Write config.json and weights.pt (atomically); returns the weights' sha256."""
-        model_dir.mkdir(parents=True, exist_ok=True)
-        buffer = io.BytesIO()
-        torch.save(state_dict if state_dict is not None else self.generator.state_dict(), buffer)
-        write_bytes_atomic(model_dir / "weights.pt", buffer.getvalue())
-        self.config_file().write(model_dir / "config.json")
-        return file_sha256(model_dir / "weights.pt")
+        return save_model(model_dir, state_dict if state_dict is not None else self.generator.state_dict(), self.config_file())
 
     @classmethod
     def load(cls, model_dir: Path) -> "GanPipeline":

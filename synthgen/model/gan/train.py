@@ -10,8 +10,6 @@ D's hinge loss; TensorBoard also gets G's loss, R1 and the augmentation probabil
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
 import math
 import time
@@ -22,7 +20,6 @@ from torch.optim.swa_utils import AveragedModel
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
-from synthgen.model.config import config_to_dict
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
 from synthgen.model.devices import should_stop
 from synthgen.model.ema import ema_with_warmup
@@ -37,7 +34,7 @@ from synthgen.model.labels import label_prior
 from synthgen.model.model_card import ModelCard, TrainingSetRecord
 from synthgen.model.network import count_parameters
 from synthgen.model.run_folder import RunFolder
-from synthgen.model.train import TrainResult
+from synthgen.model.train import TrainResult, config_sha256
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
 
@@ -70,7 +67,7 @@ class GanTrainer:
         self.augment_p = 0.0 if aug.adaptive else aug.probability
         self.sign_sum, self.sign_steps = 0.0, 0
         self.grid_conditions = typical_conditions(dataset.conditions, len(dataset.label_space.classes))
-        self.config_sha256 = hashlib.sha256(json.dumps(config_to_dict(config), sort_keys=True).encode()).hexdigest()
+        self.config_sha256 = config_sha256(config)
 
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
