@@ -31,11 +31,6 @@ from tests.fixtures.paths import REPO
 
 
 @pytest.fixture(scope="module")
-def data16(tmp_path_factory) -> Path:
-    return phantom(tmp_path_factory.mktemp("data") / "set", n=60, size=16, seed=1).root
-
-
-@pytest.fixture(scope="module")
 def trained(tmp_path_factory, data16) -> Path:
     run = tmp_path_factory.mktemp("runs") / "run"
     train(data16, run, tiny_config(), progress=False)

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from synthgen.chest_phantom import phantom
 from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.imageset.pngio import decode_png
@@ -25,11 +24,6 @@ from tests.fixtures.paths import REPO
 from tests.fixtures.gan import tiny_gan_config
 from tests.fixtures.model import state_dicts_equal, write_config
 
-
-
-@pytest.fixture(scope="module")
-def data16(tmp_path_factory) -> Path:
-    return phantom(tmp_path_factory.mktemp("data") / "set", n=60, size=16, seed=1).root
 
 
 @pytest.fixture(scope="module")
