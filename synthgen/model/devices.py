@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 
 import torch
@@ -33,6 +34,11 @@ def training_device(name: str, rank: int) -> torch.device:
     if name != "cpu":
         raise SynthgenError(f"training.device {name!r} is not one of auto, cpu, cuda, cuda:N")
     return torch.device("cpu")
+
+
+def budget_limits(steps: int | None, minutes: float | None) -> tuple[float, float]:
+    """(most steps, most seconds) of a training budget; infinite where the config leaves it unset."""
+    return (steps if steps is not None else math.inf, minutes * 60.0 if minutes is not None else math.inf)
 
 
 def should_stop(step: float, max_steps: float, out_of_time: bool, world_size: int, timed: bool,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +27,7 @@ from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.config import Parametrization, TrainConfig, config_to_dict, load_train_config
 from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
-from synthgen.model.devices import should_stop, start_distributed, training_device
+from synthgen.model.devices import budget_limits, should_stop, start_distributed, training_device
 from synthgen.model.diffusion import training_loss
 from synthgen.model.edm import measure_sigma_data
 from synthgen.model.ema import PowerEMAProfiles, ema_with_warmup
@@ -121,8 +120,7 @@ class _Trainer:
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
         start, trained_s = self._restore() if resume else (0, 0.0)
-        max_steps = t.steps if t.steps is not None else math.inf
-        budget_s = t.minutes * 60.0 if t.minutes is not None else math.inf
+        max_steps, budget_s = budget_limits(t.steps, t.minutes)
         if (start >= max_steps or trained_s >= budget_s) and self.run.weights.is_file():
             log.info("%s already trained (%d steps, %.0f s): nothing to do", self.run.root, start, trained_s)
             return self._result(start, float("nan"), 0.0)

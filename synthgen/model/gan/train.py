@@ -21,7 +21,7 @@ from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
-from synthgen.model.devices import should_stop
+from synthgen.model.devices import budget_limits, should_stop
 from synthgen.model.ema import ema_with_warmup
 from synthgen.model.gan.augment import adjusted_probability
 from synthgen.model.gan.config import GanTrainConfig
@@ -72,8 +72,7 @@ class GanTrainer:
     def fit(self, resume: bool) -> TrainResult:
         t = self.config.training
         start, trained_s = self._restore() if resume else (0, 0.0)
-        max_steps = t.steps if t.steps is not None else math.inf
-        budget_s = t.minutes * 60.0 if t.minutes is not None else math.inf
+        max_steps, budget_s = budget_limits(t.steps, t.minutes)
         if (start >= max_steps or trained_s >= budget_s) and self.run.weights.is_file():
             log.info("%s already trained (%d steps, %.0f s): nothing to do", self.run.root, start, trained_s)
             return TrainResult(self.run.root, start, float("nan"), 0.0, self._weights_sha(), self.rank)
