@@ -11,10 +11,15 @@ import hmac
 import logging
 import os
 import secrets
+from pathlib import Path
+
+from synthgen.atomic import write_text_atomic
+from synthgen.errors import SynthgenError
 
 log = logging.getLogger(__name__)
 
 SALT_ENV = "SYNTHGEN_SALT"
+KEPT_SALT_SUFFIX = ".PRIVATE-salt"
 
 
 def resolve_salt(salt: str | None) -> bytes:
@@ -24,6 +29,24 @@ def resolve_salt(salt: str | None) -> bytes:
         return chosen.encode("utf-8")
     log.info("no --salt or $%s: using a random salt, so patient pseudonyms differ between runs", SALT_ENV)
     return secrets.token_bytes(32)
+
+
+def kept_salt(run_folder: Path) -> str | None:
+    """For `synthgen run` without $SYNTHGEN_SALT: one random salt per run folder, kept beside it
+    (`RUN.PRIVATE-salt`, like the name map, never inside it), so preparing the same source again makes
+    the same pseudonyms, the same bytes, and training resumes instead of starting over.
+    None when $SYNTHGEN_SALT is set (it wins)."""
+    if os.environ.get(SALT_ENV):
+        return None
+    run_folder = Path(run_folder)
+    path = run_folder.with_name(run_folder.name + KEPT_SALT_SUFFIX)
+    if not path.is_file():
+        write_text_atomic(path, secrets.token_hex(32) + "\n")  # mkstemp makes it readable by its owner only
+        log.info("no $%s: a random salt for this run folder is kept in %s (keep it private)", SALT_ENV, path)
+    salt = path.read_text(encoding="utf-8").strip()
+    if not salt:
+        raise SynthgenError(f"{path} is empty: delete it (pseudonyms then change) or set ${SALT_ENV}")
+    return salt
 
 
 def pseudonym(raw_id: str, salt: bytes, prefix: str = "P") -> str:

@@ -1,6 +1,6 @@
 """The run config: one YAML file naming every stage of `synthgen run`, validated into dataclasses.
 
-    created: 2026-01-01T00:00:00Z   # optional: pins every timestamp, so reruns are byte-identical
+    created: 2026-01-01T00:00:00Z   # optional: every timestamp (default: the run folder's first run, kept in run.json)
     prepare:  {source: phantom, n: 600, size: 64, seed: 0}      # or source: <path> + prepare options,
                                                                 # or base: configs/prepare/X.yaml (+ overrides)
     train:    {base: configs/train/demo.yaml, training: {steps: 300}}   # a training config, overridable
@@ -156,7 +156,7 @@ class RunConfig:
     audit: AuditConfig = field(default_factory=AuditConfig)
     validate: ValidateConfig = field(default_factory=ValidateConfig)
     export: ExportConfig = field(default_factory=ExportConfig)
-    created: str | None = None  # ISO-8601 UTC time written into every output instead of "now"
+    created: str | None = None  # ISO-8601 UTC time written into every output (default: run.json's `created`)
     train_processes: int = 1  # >1: the train stage runs under torchrun with this many processes
     threads: int | None = None  # torch CPU threads (default: torch's choice; 1 is faster on busy cores)
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
+from synthgen.imageset.summary import creation_time
 from synthgen.model.config import config_to_dict
 from synthgen.workflow.config import RunConfig, load_run_config, source_date_epoch
 from synthgen.workflow.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
@@ -77,30 +78,37 @@ def run(config_path: Path | str, out: Path | str, *, dry_run: bool = False, over
         view.plan(root, plan, dry_run=True)
         return RunResult(root, plan, dict(state.stages))
     root.mkdir(parents=True, exist_ok=True)
-    with _exclusive(root), _pinned_time(config.created), _torch_threads(config.threads):
+    with _exclusive(root):
         state = RunState.load(root, config_path)
-        state.resolved_config = config_to_dict(config)
-        _remove_leftovers(root, state)
-        _remove_unused_outputs(root, config)
-        plan = plan_run(config, root, state)
-        view.plan(root, plan, dry_run=False)
-        result = RunResult(root, plan)
-        produced: dict[str, str] = {}
-        for index, stage in enumerate(STAGES):
-            config_hash, inputs = _stage_inputs(stage, config, produced)
-            reason = _why_run(stage, config, root, state.stages.get(stage.name), config_hash, inputs)
-            if reason is None:
-                record = state.stages[stage.name]
-                result.skipped.append(stage.name)
-                view.finished(stage, record, skipped=True)
-            else:
-                view.started(stage.name, index, len(STAGES), reason)
-                record = _run_stage(stage, config, root, state, config_hash, inputs, progress, view)
-                result.ran.append(stage.name)
-                view.finished(stage, record, skipped=False)
-            produced.update(record.outputs)
-        result.records = dict(state.stages)
-        view.done(root, result.records)
+        state.created = state.created or config.created or creation_time()  # SOURCE_DATE_EPOCH, else now
+        with _pinned_time(config.created or state.created), _torch_threads(config.threads):
+            return _run_stages(config, root, state, progress, view)
+
+
+def _run_stages(config: RunConfig, root: Path, state: RunState, progress: bool, view: QuietView) -> RunResult:
+    """Each stage in order: skipped when up to date, else run into its staging folder and committed."""
+    state.resolved_config = config_to_dict(config)
+    _remove_leftovers(root, state)
+    _remove_unused_outputs(root, config)
+    plan = plan_run(config, root, state)
+    view.plan(root, plan, dry_run=False)
+    result = RunResult(root, plan)
+    produced: dict[str, str] = {}
+    for index, stage in enumerate(STAGES):
+        config_hash, inputs = _stage_inputs(stage, config, produced)
+        reason = _why_run(stage, config, root, state.stages.get(stage.name), config_hash, inputs)
+        if reason is None:
+            record = state.stages[stage.name]
+            result.skipped.append(stage.name)
+            view.finished(stage, record, skipped=True)
+        else:
+            view.started(stage.name, index, len(STAGES), reason)
+            record = _run_stage(stage, config, root, state, config_hash, inputs, progress, view)
+            result.ran.append(stage.name)
+            view.finished(stage, record, skipped=False)
+        produced.update(record.outputs)
+    result.records = dict(state.stages)
+    view.done(root, result.records)
     return result
 
 
@@ -248,12 +256,9 @@ def _exclusive(root: Path) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def _pinned_time(created: str | None) -> Iterator[None]:
-    """With `created` set, every stage's timestamps (image sets, DICOM dates, reports) read it through
+def _pinned_time(created: str) -> Iterator[None]:
+    """Every stage's timestamps (image sets, DICOM dates, reports) read `created` through
     SOURCE_DATE_EPOCH, the variable they already honour, so reruns are byte-identical."""
-    if created is None:
-        yield
-        return
     previous = os.environ.get("SOURCE_DATE_EPOCH")
     os.environ["SOURCE_DATE_EPOCH"] = str(source_date_epoch(created))
     try:

@@ -75,10 +75,12 @@ def _prepare(ctx: StageContext) -> dict:
                                 test_fraction=c.test_fraction, bit_depth=c.bit_depth, on_image=advance)
     else:
         from synthgen.prepare import prepare
+        from synthgen.pseudonym import kept_salt
         from synthgen.sources.names import default_map_path
 
         source_map = c.source_map or str(default_map_path(ctx.root))  # beside the run folder, not in the staging one
-        image_set = prepare(c.source, out, c.prepare_options(), source_map=source_map, progress=ctx.progress)
+        image_set = prepare(c.source, out, c.prepare_options(), salt=kept_salt(ctx.root), source_map=source_map,
+                            progress=ctx.progress)
     counts = image_set.info["counts"]
     return {"images": counts["images"], "patients": counts["patients"], "classes": image_set.classes,
             "image_size": image_set.image_size, "by_split": counts["by_split"]}

@@ -1,6 +1,7 @@
 """run.json: what each stage of a run was given, what it made, and whether it finished.
 
     {"format": "synthgen-run", "format_version": 1, "config": "configs/run/demo.yaml", "updated": "...",
+     "created": "...",                                  # the time every output carries (see below)
      "resolved_config": {...},                          # every section with its defaults filled in
      "stages": {"train": {"status": "done",            # running | done | failed
                           "config_sha256": "...",      # of the stage's config section
@@ -9,6 +10,11 @@
                           "versions": {"synthgen": ..., "torch": ..., "monai": ..., "python": ...},
                           "started": "...", "finished": "...", "wall_time_s": 183.2,
                           "summary": {...}}}}       # the stage's headline numbers
+
+`created` is pinned when the run folder is first used (or given by the config's `created`): every
+stage's timestamps read it, so a stage that runs again on unchanged input (e.g. prepare after the
+source files were copied, which changes their modification times) makes the same bytes, and the
+stages after it, training above all, stay up to date or resume instead of starting over.
 
 A folder's tree sha256 covers every file's relative path and bytes, except the image sets' pixel
 caches (`.cache/`, rebuilt by readers). Every write of run.json is atomic (temporary file and
@@ -100,6 +106,7 @@ class RunDocument(Document):
     updated: str
     resolved_config: dict
     stages: dict[str, StageRecord]
+    created: str | None = None  # absent from run.json files written before it was pinned
 
 
 class RunState:
@@ -108,6 +115,7 @@ class RunState:
     def __init__(self, root: Path, config: Path, stages: dict[str, StageRecord]) -> None:
         self.root, self.config, self.stages = Path(root), str(config), stages
         self.resolved_config: dict = {}
+        self.created: str | None = None
 
     @property
     def path(self) -> Path:
@@ -119,11 +127,14 @@ class RunState:
         path = Path(root) / STATE_FILE
         if not path.is_file():
             return cls(root, config, {})
-        return cls(root, config, RunDocument.read(path).stages)
+        document = RunDocument.read(path)
+        state = cls(root, config, document.stages)
+        state.created = document.created
+        return state
 
     def save(self) -> None:
         RunDocument(config=self.config, updated=now(), resolved_config=self.resolved_config,
-                    stages=self.stages).write(self.path)
+                    stages=self.stages, created=self.created).write(self.path)
 
 
 def _files(root: Path):
