@@ -34,7 +34,7 @@ sys.path.insert(0, str(REPO / "bench"))
 def speed(args: argparse.Namespace) -> None:
     import torch
 
-    from synthgen.model.config import load_train_config
+    from synthgen.model.config_files import load_train_config
     from synthgen.model.gan.networks import Generator
     from synthgen.model.gan.pipeline import GanPipeline
     from synthgen.model.labels import LabelSpace
@@ -121,7 +121,7 @@ def step_ratio(args: argparse.Namespace) -> None:
     import torch
 
     from synthgen.imageset import ImageSet
-    from synthgen.model.config import load_train_config, with_overrides
+    from synthgen.model.config_files import load_train_config, with_overrides
     from synthgen.model.data import load_training_data
     from synthgen.model.gan.step import build_optimizers
     from synthgen.model.gan.train import GanTrainer, build_models
@@ -155,7 +155,7 @@ def diversity(args: argparse.Namespace) -> None:
     import torch
 
     from synthgen.imageset import ImageSet
-    from synthgen.model.config import config_from_dict, config_to_dict, load_train_config
+    from synthgen.model.config_files import config_from_dict, config_to_dict, load_train_config
     from synthgen.model.sample import sample
     from synthgen.model.train import train
     from validation.image_statistics import pair_ms_ssim
@@ -187,7 +187,7 @@ def train_family(args: argparse.Namespace) -> None:
     """One family (a subprocess of `train`): train for --minutes on one thread, then sample --n images."""
     import torch
 
-    from synthgen.model.config import config_from_dict, config_to_dict, load_train_config
+    from synthgen.model.config_files import config_from_dict, config_to_dict, load_train_config
     from synthgen.model.sample import sample
     from synthgen.model.train import train
 

@@ -43,7 +43,7 @@ ARMS = {
 
 
 def arm_config(base: Path, arm: str, steps: int | None, minutes: float | None, device: str):
-    from synthgen.model.config import config_to_dict, load_train_config, config_from_dict
+    from synthgen.model.config_files import config_to_dict, load_train_config, config_from_dict
 
     data = config_to_dict(load_train_config(base))
     for section, values in ARMS[arm].items():

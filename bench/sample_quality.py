@@ -9,6 +9,7 @@ compare rows, not absolute values across N).
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/sample_quality.py --run runs/pm32/model --data runs/pm32/data --n 128
     ... --samplers dpm++-10,heun-50 --weights raw   (raw vs EMA weights; heun-50, 99 passes, is the reference)
+    ... --samplers heun-12,heun-18 --churn 0,10,40   (EDM's stochastic churn: fresh noise at each Heun step)
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sample_speed import usable_settings  # bench/ script beside this one: the s
 
 
 def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, steps: int, guidance: float,
-           batch: int, device: str = "cpu") -> tuple[np.ndarray, float]:
+           batch: int, device: str = "cpu", churn: float = 0.0) -> tuple[np.ndarray, float]:
     """One image per class index (seed = its position) in [0, 1], and the seconds they took."""
     n = len(classes)
     findings = np.zeros((n, len(pipeline.labels.findings)), dtype=np.uint8) if pipeline.labels.findings else None
@@ -43,7 +44,7 @@ def sample(pipeline: DiffusionPipeline, classes: np.ndarray, sampler: Sampler, s
     for first in range(0, n, batch):
         chunk = slice(first, min(first + batch, n))
         images.append(pipeline(conditions[chunk], list(range(chunk.start, chunk.stop)), sampler, steps, guidance,
-                               device))
+                               device, churn))
     seconds = time.perf_counter() - start
     pixels = to_pixels(torch.cat(images), pipeline.bit_depth)  # quantized as `synthgen sample` stores them
     return pixels.astype(np.float32) / np.float32(np.iinfo(pixels.dtype).max), seconds
@@ -57,6 +58,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--device", default="cpu", help="where to sample (cpu, cuda)")
     parser.add_argument("--guidance", default="1.0", help="comma-separated guidance scales, each with every sampler")
+    parser.add_argument("--churn", default="0", help="comma-separated EDM S_churn values, each with the heun rows")
     parser.add_argument("--samplers", default="all", help="comma-separated sampler-steps, e.g. dpm++-20,ddpm-1000")
     parser.add_argument("--weights", choices=["ema", "raw"], default="ema",
                         help="ema: the saved model (the chosen EMA profile); raw: the last checkpoint's trained weights")
@@ -81,18 +83,19 @@ def main() -> None:
     real_test = encoder.embed(test_pixels)
     # High-frequency energy relative to the real test images (validate's Laplacian ratio, unweighted).
     real_laplacian = float(laplacian_variance(test_pixels).mean())
-    print(f"{'set':<16}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}{'Laplacian':>11}")
-    print(f"{'real test':<16}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
+    print(f"{'set':<26}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}{'Laplacian':>11}")
+    print(f"{'real test':<26}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
           f"{kernel_inception_distance(reference, real_test):>10.4f}{1.0:>11.2f}")
     wanted = None if args.samplers == "all" else set(args.samplers.split(","))
-    for (sampler, steps), guidance in itertools.product(usable_settings(pipeline), [float(g) for g in args.guidance.split(",")]):
+    guidances, churns = ([float(v) for v in text.split(",")] for text in (args.guidance, args.churn))
+    for (sampler, steps), guidance, churn in itertools.product(usable_settings(pipeline), guidances, churns):
         name = f"{sampler.value}-{steps}"
-        if wanted is not None and name not in wanted:
+        if (wanted is not None and name not in wanted) or (churn and sampler is not Sampler.HEUN):
             continue
-        images, seconds = sample(pipeline, classes, sampler, steps, guidance, args.batch, args.device)
+        images, seconds = sample(pipeline, classes, sampler, steps, guidance, args.batch, args.device, churn)
         features = encoder.embed(images)
-        name += f" w={guidance:g}"
-        print(f"{name:<16}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"
+        name += f" w={guidance:g}" + (f" churn={churn:g}" if churn else "")
+        print(f"{name:<26}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"
               f"{kernel_inception_distance(reference, features):>10.4f}"
               f"{laplacian_variance(images).mean() / real_laplacian:>11.2f}", flush=True)
 

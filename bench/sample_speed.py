@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from synthgen.model.config import SAMPLERS_OF, Sampler, load_train_config
+from synthgen.model.config import SAMPLERS_OF, Sampler
+from synthgen.model.config_files import load_train_config
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet
 from synthgen.model.pipeline import DiffusionPipeline

@@ -20,7 +20,7 @@ from monai.networks.schedulers import DDPMScheduler
 
 from synthgen.chest_phantom import phantom
 from synthgen.imageset import ImageSet
-from synthgen.model.config import load_train_config, with_overrides
+from synthgen.model.config_files import load_train_config, with_overrides
 from synthgen.model.data import load_training_data
 from synthgen.model.network import build_unet
 from synthgen.model.train import _Trainer

@@ -17,7 +17,7 @@ import time
 
 STEP_LOOP = """
 import sys, time, torch
-from synthgen.model.config import load_train_config
+from synthgen.model.config_files import load_train_config
 from synthgen.model.diffusion import training_loss
 from synthgen.model.network import build_unet
 config = load_train_config(sys.argv[1]); size, steps = int(sys.argv[2]), int(sys.argv[3])

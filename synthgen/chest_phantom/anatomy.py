@@ -196,7 +196,7 @@ def draw_anatomy(anatomy: Anatomy, canvas: Canvas) -> tuple[np.ndarray, list[np.
 
 def _bones(anatomy: Anatomy, canvas: Canvas, ax: np.ndarray) -> np.ndarray:
     """Spine, posterior ribs and clavicles (attenuation to add)."""
-    x, y, px = canvas.x, canvas.y, canvas.pixel
+    y, px = canvas.y, canvas.pixel
     f32 = np.float32
     vertebrae = f32(0.85) + f32(0.15) * np.cos(y * f32(2 * np.pi / 0.11))
     bones = f32(0.3) * inside(ax - f32(0.065), 2 * px) * vertebrae

@@ -33,7 +33,6 @@ from synthgen.export.pacs import Destination, PushSummary, parse_destination, pu
 from synthgen.export.provenance import SetProvenance
 from synthgen.export.reading import open_for_export, read_images
 from synthgen.export.rocrate import CRATE_FILE, ExportedFile, crate_bytes
-from synthgen.imageset import ImageSet
 from synthgen.imageset.writer import manifest_bytes
 from synthgen.progress import progress_bar
 

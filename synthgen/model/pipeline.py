@@ -16,7 +16,8 @@ from torch import nn
 
 from synthgen.config import build_dataclass
 from synthgen.errors import SynthgenError
-from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrization, Sampler, SamplingConfig, config_to_dict
+from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrization, Sampler, SamplingConfig
+from synthgen.model.config_files import config_to_dict
 from synthgen.model.edm import EDMDenoiser
 from synthgen.model.labels import LabelSpace
 from synthgen.model.network import build_unet, predict

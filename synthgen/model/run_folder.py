@@ -28,7 +28,8 @@ from synthgen.document import Document
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
-from synthgen.model.config import TrainConfig, config_difference, config_to_dict, load_run_config
+from synthgen.model.config import TrainConfig
+from synthgen.model.config_files import config_difference, config_to_dict, load_run_config
 from synthgen.model.model_card import TrainingSetRecord
 
 MODEL_FORMAT = "synthgen-diffusion-model"

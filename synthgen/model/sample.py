@@ -17,7 +17,8 @@ import torch
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet, ImageSetWriter
-from synthgen.model.config import Parametrization, Sampler, SamplingConfig, load_run_config
+from synthgen.model.config import Parametrization, Sampler, SamplingConfig
+from synthgen.model.config_files import load_run_config
 from synthgen.model.labels import LabelSpace
 from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from synthgen.model.model_card import ModelCard

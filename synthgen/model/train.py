@@ -25,7 +25,8 @@ from synthgen.hashing import file_sha256
 from synthgen.imageset import ImageSet
 from synthgen.model.augment import augment
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
-from synthgen.model.config import Parametrization, TrainConfig, config_to_dict, load_train_config
+from synthgen.model.config import Parametrization, TrainConfig
+from synthgen.model.config_files import config_to_dict, load_train_config
 from synthgen.model.data import TrainingData, batch_indices, load_training_data, seeded_generator
 from synthgen.model.devices import budget_limits, should_stop, start_distributed, training_device
 from synthgen.model.diffusion import training_loss

@@ -30,8 +30,9 @@ from privacy.settings import AuditSettings
 from synthgen.config import build_dataclass, merged, read_yaml_mapping, with_base
 from synthgen.errors import SynthgenError
 from synthgen.export.options import ExportOptions, compressions, export_formats
-from synthgen.model.config import Sampler, TrainConfig, config_to_dict
-from synthgen.model.config import config_from_dict as train_config_from_dict
+from synthgen.model.config import Sampler, TrainConfig
+from synthgen.model.config_files import config_to_dict
+from synthgen.model.config_files import config_from_dict as train_config_from_dict
 from synthgen.model.sample_options import SampleOptions
 from synthgen.prepare_options import PrepareOptions
 from synthgen.source_problems import DROP_CHOICES

@@ -25,7 +25,7 @@ from pathlib import Path
 from synthgen.atomic import write_text_atomic
 from synthgen.errors import SynthgenError
 from synthgen.imageset.summary import creation_time
-from synthgen.model.config import config_to_dict
+from synthgen.model.config_files import config_to_dict
 from synthgen.workflow.config import RunConfig, load_run_config, source_date_epoch
 from synthgen.workflow.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
 from synthgen.workflow.state import (

@@ -135,7 +135,7 @@ def _train_with_torchrun(ctx: StageContext, out: Path, resume: bool, processes: 
     import yaml
 
     from synthgen.errors import SynthgenError
-    from synthgen.model.config import config_to_dict
+    from synthgen.model.config_files import config_to_dict
 
     config_file = ctx.stage / "train-config.yaml"
     config_file.write_text(yaml.safe_dump(config_to_dict(ctx.config.train), sort_keys=False))

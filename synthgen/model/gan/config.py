@@ -2,7 +2,7 @@
 
 A GAN config shares the layout of a diffusion config (training, augmentation, conditioning,
 sampling) but not its keys: keys of the other family are errors naming the key (see
-synthgen.model.config.config_from_dict, which dispatches on `model.kind`). Defaults follow the
+synthgen.model.config_files.config_from_dict, which dispatches on `model.kind`). Defaults follow the
 small-data recipe of StyleGAN2-ADA and DiffAugment: R1 every 16 steps, DiffAugment on real and
 fake alike, a minibatch-stddev layer in D, a mapping network over (latent, label embedding),
 per-layer noise, Adam with betas (0, 0.99).

@@ -17,7 +17,7 @@ import torch
 from synthgen.config import build_dataclass
 from synthgen.document import Document
 from synthgen.errors import SynthgenError
-from synthgen.model.config import config_to_dict
+from synthgen.model.config_files import config_to_dict
 from synthgen.model.gan.config import GeneratorConfig
 from synthgen.model.gan.networks import Generator
 from synthgen.model.labels import LabelSpace

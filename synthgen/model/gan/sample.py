@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 
 from synthgen.errors import SynthgenError
-from synthgen.model.config import load_run_config
+from synthgen.model.config_files import load_run_config
 from synthgen.model.gan.config import GanSamplingConfig, GanTrainConfig
 from synthgen.model.gan.pipeline import GanPipeline
 from synthgen.model.run_folder import RunFolder

@@ -16,7 +16,8 @@ from PIL import Image
 from synthgen.chest_phantom import phantom
 from synthgen.errors import SynthgenError
 from synthgen.model.augment import augment
-from synthgen.model.config import AugmentationConfig, DiffusionConfig, NetworkConfig, Sampler, config_from_dict
+from synthgen.model.config import AugmentationConfig, DiffusionConfig, NetworkConfig, Sampler
+from synthgen.model.config_files import config_from_dict
 from synthgen.model.edm import EDMDenoiser, edm_loss, sigma_steps
 from synthgen.model.ema import PowerEMAProfiles, power_exponent
 from synthgen.model.labels import LabelSpace

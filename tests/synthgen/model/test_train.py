@@ -181,7 +181,7 @@ def test_existing_run_folder_needs_resume_or_overwrite(tmp_path, data16, trained
 @pytest.mark.parametrize("path", sorted(p for p in (REPO / "configs" / "train").glob("*.yaml")
                                          if not p.name.startswith("gan-")), ids=lambda p: p.name)
 def test_shipped_training_configs_load_and_build(path):
-    from synthgen.model.config import load_train_config
+    from synthgen.model.config_files import load_train_config
     from synthgen.model.network import build_unet
 
     config = load_train_config(path)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from synthgen.errors import SynthgenError
-from synthgen.model.config import TrainConfig, config_from_dict, config_to_dict
+from synthgen.model.config import TrainConfig
+from synthgen.model.config_files import config_from_dict, config_to_dict
 from synthgen.model.gan.config import GanTrainConfig
 from tests.fixtures.cli import assert_clean_error, run_cli
 from tests.fixtures.gan import tiny_gan_config
@@ -61,7 +62,7 @@ def test_cli_train_with_a_diffusion_key_in_a_gan_config_exits_2_naming_the_key(t
 
 def test_run_config_train_section_may_be_a_gan_and_keeps_the_diffusion_default(tmp_path):
     from synthgen.workflow.config import load_run_config
-    from synthgen.model.config import config_to_dict
+    from synthgen.model.config_files import config_to_dict
 
     base = tmp_path / "gan.yaml"
     base.write_text("model: {kind: gan}\ntraining: {steps: 50}\n")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 
 import pydicom
 import pytest
@@ -48,7 +47,7 @@ def test_every_stage_runs_on_a_gan_and_the_outputs_name_the_gan(gan_run):
 
 
 def test_shipped_gan_train_and_run_configs_load():
-    from synthgen.model.config import load_train_config
+    from synthgen.model.config_files import load_train_config
     from synthgen.model.gan.config import GanTrainConfig
     from synthgen.workflow import load_run_config
 
