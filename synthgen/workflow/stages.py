@@ -164,12 +164,16 @@ def _sample(ctx: StageContext) -> dict:
     image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, c, progress=ctx.progress)
     settings = SampleProvenance.of(image_set).sampling
     return {"images": len(image_set), "by_class": image_set.info["counts"]["by_class"],
-            "sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance}
+            "sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,
+            "churn": settings.churn, "truncation": settings.truncation}
 
 
 def _describe_sample(s: dict) -> str:
     classes = ", ".join(f"{k} {v}" for k, v in s["by_class"].items())
-    return f"{s['images']} images ({classes}); {s['sampler']}, {s['steps']} steps, guidance {s['guidance']}"
+    if s.get("truncation") is not None:  # a GAN: one pass per image, no steps or guidance
+        return f"{s['images']} images ({classes}); gan, truncation {s['truncation']}"
+    churn = f", churn {s['churn']}" if s.get("churn") else ""
+    return f"{s['images']} images ({classes}); {s['sampler']}, {s['steps']} steps, guidance {s['guidance']}{churn}"
 
 
 # --- audit --------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from tests.fixtures.gan import TINY_GAN
 from tests.fixtures.workflow import OUTPUT_FOLDERS, TINY_RUN, leftovers, read_state
 from synthgen.imageset import ImageSet
 from synthgen.workflow import run
+from synthgen.workflow.stages import STAGES
 
 
 
@@ -38,7 +39,10 @@ def test_every_stage_runs_on_a_gan_and_the_outputs_name_the_gan(gan_run):
     synthetic = ImageSet.open(root / "synthetic")
     assert len(synthetic) == 60 and {row["sampler"] for row in synthetic.rows} == {"gan"}
     assert synthetic.info["provenance"]["generator"] == "gan"
-    assert read_state(root)["stages"]["sample"]["summary"]["sampler"] == "gan"
+    summary = read_state(root)["stages"]["sample"]["summary"]
+    assert summary["sampler"] == "gan" and summary["truncation"] == 1.0
+    sample_stage = next(stage for stage in STAGES if stage.name == "sample")
+    assert sample_stage.describe(summary).endswith("; gan, truncation 1.0")  # no diffusion steps or guidance
     metrics = json.loads((root / "validation" / "metrics.json").read_text())
     assert any("synthetic" in per_set for per_set in metrics["diversity"].values())  # collapse shows here
     dicom = pydicom.dcmread(sorted((root / "export" / "dicom" / "images").glob("*.dcm"))[0])
