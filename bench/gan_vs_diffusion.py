@@ -239,23 +239,13 @@ def score(args: argparse.Namespace) -> None:
         if not (report / "metrics.json").is_file():
             validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
                      progress=False)
-        metrics = json.loads((report / "metrics.json").read_text())
         trained = json.loads((folder / "train.json").read_text())
-        row = headline(trained, metrics)
+        row = headline(trained, report / "metrics.json")
         row["sample img/s"] = round(len(ImageSet.open(folder / "synthetic")) / max(trained["sample_s"], 1e-9))
-        row["MS-SSIM synthetic / real"] = _diversity_ratio(metrics)
         rows.append(row)
     table = markdown(rows)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
-
-
-def _diversity_ratio(metrics: dict):
-    """Within-class MS-SSIM of synthetic over real train, averaged over classes (> 1: less varied
-    than the real images, the sign of mode collapse)."""
-    ratios = [c["synthetic"]["value"] / c["real_train"]["value"]
-              for c in metrics["diversity"].values() if "synthetic" in c and "real_train" in c]
-    return round(sum(ratios) / len(ratios), 3) if ratios else None
 
 
 def main() -> None:

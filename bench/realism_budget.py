@@ -117,8 +117,7 @@ def score_all(args: argparse.Namespace) -> None:
         if not (report / "metrics.json").is_file():
             validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
                      progress=False)
-        metrics = json.loads((report / "metrics.json").read_text())
-        row = headline(json.loads((folder / "train.json").read_text()), metrics)
+        row = headline(json.loads((folder / "train.json").read_text()), report / "metrics.json")
         row["dark bottom row %"] = dark_bottom_share(ImageSet.open(folder / "synthetic").load_pixels())
         rows.append(row)
     real = ImageSet.open(args.data)
@@ -133,18 +132,16 @@ def dark_bottom_share(pixels) -> float:
     return round(100.0 * float((pixels[:, -1, :].mean(axis=1) < 0.08).mean()), 2)
 
 
-def headline(trained: dict, metrics: dict) -> dict:
-    realism, utility = metrics["realism"], metrics["utility"]
-    syn, ref = realism["synthetic"], realism["real_test"]
-    tstr = utility.get("tstr_trtr_auc_ratio") or {}
-    row = {"arm": trained["arm"], "steps": trained["steps"], "train min": round(trained["train_s"] / 60, 1),
-           "FD": syn["fd"]["value"], "FD real": ref["fd"]["value"],
-           "coverage": syn["coverage"]["value"], "coverage real": ref["coverage"]["value"],
-           "precision": syn["precision"]["value"], "TSTR/TRTR": tstr.get("value")}
-    two_sample = metrics["two_sample"]
-    row["real-vs-syn AUC"] = (two_sample["real_vs_synthetic"] or {}).get("auc", {}).get("value")
-    row["real-vs-real AUC"] = (two_sample["real_vs_real"] or {}).get("auc", {}).get("value")
-    row["Laplacian ratio"] = metrics["high_frequency"]["ratio_to_real_train"]["synthetic"]["value"]
+def headline(trained: dict, metrics_file: Path) -> dict:
+    """The arm's training numbers and `synthgen compare`'s measures (each with real data's value)."""
+    from validation.compare import MEASURES, headline as headline_measures
+    from validation.metrics_document import ValidationMetrics
+
+    row = {"arm": trained["arm"], "steps": trained["steps"], "train min": round(trained["train_s"] / 60, 1)}
+    for measure, (value, real) in zip(MEASURES, headline_measures(ValidationMetrics.read(metrics_file), metrics_file)):
+        row[measure.label] = value
+        if measure.real is not None:
+            row[f"{measure.label}, real"] = real
     return row
 
 

@@ -170,9 +170,9 @@ def _register_stage_commands() -> None:
     from synthgen.export.cli import export
     from synthgen.model.cli import sample, train
     from synthgen.workflow.cli import run
-    from validation.cli import validate
+    from validation.cli import compare, validate
 
-    for command in (train, sample, audit, validate, export, run):
+    for command in (train, sample, audit, validate, compare, export, run):
         cli.add_command(command)
 
 

@@ -76,3 +76,45 @@ def validate(ctx: click.Context, real_train: str, real_test: str, synthetic: str
     for key, _ in VERDICTS:
         click.echo(f"{key.replace('_', ' '):>15}: {verdicts[key]['level'].upper():<13} {verdicts[key]['text']}")
     click.echo(f"report: {result.report}")
+
+
+COMPARE_FORMATS = {".md": "markdown", ".json": "to_json"}  # --out suffix -> validation.compare writer
+
+
+@click.command()
+@click.argument("results", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--name", "names", multiple=True, help="Repeatable: a name per result, in order (default: folder names).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help=f"Also write the table to this file ({', '.join(COMPARE_FORMATS)}).")
+def compare(results: tuple[Path, ...], names: tuple[str, ...], out: Path | None) -> None:
+    """Put several `synthgen validate` results side by side: which generator serves this data better.
+
+    RESULTS are `synthgen validate` output folders or `synthgen run` folders, validated against the
+    same real images (others are refused). A row per headline measure (FD, coverage, precision, the
+    real-vs-synthetic CNN AUC, TSTR/TRTR, 10 % real + synthetic, high-frequency energy, diversity,
+    audit), the best result in bold, real data's value beside them.
+
+    \b
+    Examples:
+      synthgen compare runs/pm32 runs/gan-pm32
+      synthgen compare runs/a/validation runs/b/validation --name diffusion --name gan --out compare.md
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from synthgen.atomic import write_text_atomic
+    from validation import compare as comparing
+
+    if out is not None and out.suffix not in COMPARE_FORMATS:
+        raise SynthgenError(f"--out {out}: write a {' or '.join(COMPARE_FORMATS)} file")
+    comparison = comparing.compare(list(results), list(names) or None)
+    table = Table(title="synthgen compare (* best)")
+    for column in ("measure", "better", *comparison.names, "real data"):
+        table.add_column(column, justify="left" if column in ("measure", "better") else "right")
+    for row in comparison.rows:
+        values = [f"[bold]{comparing.cell(v)}*" if i in row.best else comparing.cell(v) for i, v in enumerate(row.values)]
+        table.add_row(row.measure.label, row.measure.better.value, *values, comparing.cell(row.real))
+    Console().print(table)
+    if out is not None:
+        write_text_atomic(out, getattr(comparing, COMPARE_FORMATS[out.suffix])(comparison))
+        click.echo(f"written: {out}")
