@@ -18,14 +18,12 @@ from pathlib import Path
 import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.pixels import get_decoder
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from synthgen.errors import SynthgenError
 from synthgen.imageset.format import normalize_name
 from synthgen.pseudonym import pseudonym, resolve_salt
 from synthgen.sources.base import SourceAdapter, SourceOptions, SourceRecord
-from synthgen.sources.dicom_pixels import MONOCHROME, radiograph_pixels
+from synthgen.sources.dicom_pixels import MONOCHROME, check_decoder, radiograph_pixels, transfer_syntax_of, uid_name
 from synthgen.sources.image_files import IMAGE_SUFFIXES
 from synthgen.sources.labels import drop_unknown_classes, read_label_csv, resolve_vocabulary
 
@@ -204,8 +202,8 @@ class DicomSource(SourceAdapter):
         patient = next((str(ds.get(k)) for k in ("PatientID", "PatientName", "StudyInstanceUID") if ds.get(k)), None)
         return _Header(
             path, path.relative_to(self.path).as_posix(), str(ds.get("SOPInstanceUID", "")), patient,
-            identifier_values(ds), _uid_name(ds.get("SOPClassUID")), str(ds.get("Modality") or "unknown"),
-            _uid_name(transfer_syntax),
+            identifier_values(ds), uid_name(ds.get("SOPClassUID")), str(ds.get("Modality") or "unknown"),
+            uid_name(transfer_syntax),
         )
 
     @staticmethod
@@ -288,34 +286,3 @@ def identifier_values(ds: Dataset) -> tuple[tuple[str, str], ...]:
                 parts += [p.strip() for p in re.split(r"[\^=]", text) if len(p.strip()) >= 3]
             found += [(part, prefix) for part in parts if part]
     return tuple(found)
-
-
-def transfer_syntax_of(ds: Dataset) -> UID:
-    """The file's transfer syntax; a file without file meta gets the encoding it was read with."""
-    if "TransferSyntaxUID" not in ds.file_meta:
-        implicit, little = ds.original_encoding
-        ds.file_meta.TransferSyntaxUID = (
-            ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
-        )
-    return UID(ds.file_meta.TransferSyntaxUID)
-
-
-def check_decoder(transfer_syntax: UID, path: Path) -> None:
-    """Fail early, naming the packages to install, when no plugin can decode this transfer syntax."""
-    try:
-        decoder = get_decoder(transfer_syntax)
-    except NotImplementedError:
-        raise SynthgenError(f"{path}: transfer syntax {_uid_name(transfer_syntax)} cannot be decoded by pydicom; "
-                            "convert the file (e.g. to uncompressed or JPEG 2000)") from None
-    if not decoder.is_available:
-        missing = "; ".join(decoder.missing_dependencies) or "a decoder plugin"
-        raise SynthgenError(f"{path}: reading {_uid_name(transfer_syntax)} pixel data needs a decoder plugin; "
-                            f"install one of: {missing} (e.g. pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg)")
-
-
-def _uid_name(uid: object) -> str:
-    """A standard UID's name; never a non-standard UID itself (it could identify a site)."""
-    if not uid:
-        return "unknown"
-    uid = UID(str(uid))
-    return uid.name if uid.name != str(uid) else "non-standard UID"

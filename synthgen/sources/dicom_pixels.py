@@ -1,4 +1,5 @@
-"""DICOM pixel pipeline: stored values -> modality LUT -> VOI window/LUT -> uint8/uint16, bright = dense.
+"""DICOM pixel pipeline: stored values -> modality LUT -> VOI window/LUT -> uint8/uint16, bright = dense;
+and, before any pixel is read, whether this installation can decode the file's transfer syntax.
 
 The output range is mapped linearly from the range the last applied stage can produce (not from the
 image's own min/max), so an unsigned MONOCHROME2 image without rescale or window comes back exactly
@@ -8,12 +9,15 @@ and images of one series keep comparable grey levels.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
-from pydicom.pixels import apply_modality_lut, apply_voi_lut
+from pydicom.pixels import apply_modality_lut, apply_voi_lut, get_decoder
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
 from synthgen.dicom_private import DEPTH_ELEMENT, PRIVATE_CREATOR, PRIVATE_GROUP
+from synthgen.errors import SynthgenError
 from synthgen.pixels import max_value, rescale_to_dtype
 
 log = logging.getLogger(__name__)
@@ -133,3 +137,34 @@ def radiograph_pixels(ds: Dataset, stored: np.ndarray, name: str) -> np.ndarray:
     if ds.PhotometricInterpretation == "MONOCHROME1":
         out = (max_value(dtype) - out).astype(dtype)
     return out
+
+
+def transfer_syntax_of(ds: Dataset) -> UID:
+    """The file's transfer syntax; a file without file meta gets the encoding it was read with."""
+    if "TransferSyntaxUID" not in ds.file_meta:
+        implicit, little = ds.original_encoding
+        ds.file_meta.TransferSyntaxUID = (
+            ImplicitVRLittleEndian if implicit else ExplicitVRLittleEndian if little else ExplicitVRBigEndian
+        )
+    return UID(ds.file_meta.TransferSyntaxUID)
+
+
+def check_decoder(transfer_syntax: UID, path: Path) -> None:
+    """Fail early, naming the packages to install, when no plugin can decode this transfer syntax."""
+    try:
+        decoder = get_decoder(transfer_syntax)
+    except NotImplementedError:
+        raise SynthgenError(f"{path}: transfer syntax {uid_name(transfer_syntax)} cannot be decoded by pydicom; "
+                            "convert the file (e.g. to uncompressed or JPEG 2000)") from None
+    if not decoder.is_available:
+        missing = "; ".join(decoder.missing_dependencies) or "a decoder plugin"
+        raise SynthgenError(f"{path}: reading {uid_name(transfer_syntax)} pixel data needs a decoder plugin; "
+                            f"install one of: {missing} (e.g. pip install pylibjpeg pylibjpeg-libjpeg pylibjpeg-openjpeg)")
+
+
+def uid_name(uid: object) -> str:
+    """A standard UID's name; never a non-standard UID itself (it could identify a site)."""
+    if not uid:
+        return "unknown"
+    uid = UID(str(uid))
+    return uid.name if uid.name != str(uid) else "non-standard UID"

@@ -276,7 +276,7 @@ def test_missing_decoder_plugin_names_the_package(tmp_path, monkeypatch):
         missing_dependencies = ["pylibjpeg - requires pylibjpeg>=2.0 and pylibjpeg-openjpeg>=2.0"]
 
     write_image(tmp_path / "c" / "a.dcm", ramp())
-    monkeypatch.setattr("synthgen.sources.dicom.get_decoder", lambda uid: NoPlugin())
+    monkeypatch.setattr("synthgen.sources.dicom_pixels.get_decoder", lambda uid: NoPlugin())
     with pytest.raises(SynthgenError, match=r"a\.dcm.*decoder plugin.*pylibjpeg-openjpeg"):
         adapter_for(tmp_path).checked_records()
 
