@@ -10,9 +10,13 @@ Light on purpose (no torch), so readers of a sampled set's provenance import not
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
 
 from synthgen.document import Document
+
+if TYPE_CHECKING:
+    from synthgen.model.data import TrainingData
 
 
 @dataclass(frozen=True)
@@ -54,3 +58,10 @@ class ModelCard(Document):
     discriminator_parameters: int | None = None
     augment_probability: float | None = None
     final_generator_loss: float | None = None
+
+
+def training_data_fields(dataset: TrainingData, training_set: Path) -> dict:
+    """The card's fields that describe what either family was trained on (its training_set.json and data)."""
+    return {"training_set": TrainingSetRecord.read(training_set), "classes": list(dataset.label_space.classes),
+            "findings": list(dataset.label_space.findings), "image_size": dataset.image_size,
+            "bit_depth": dataset.bit_depth, "training_images": len(dataset)}

@@ -38,7 +38,7 @@ from synthgen.model.labels import label_prior
 from synthgen.model.lr_schedule import lr_factor
 from synthgen.model.network import build_unet, count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
-from synthgen.model.model_card import ModelCard, TrainingSetRecord
+from synthgen.model.model_card import ModelCard, training_data_fields
 from synthgen.model.run_folder import RunFolder, check_resumable, write_run_header
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
@@ -249,12 +249,7 @@ class _Trainer:
         sha = self._pipeline(weights).save(self.run.model_dir, weights.state_dict())
         card = ModelCard(
             model_sha256=sha,
-            training_set=TrainingSetRecord.read(self.run.training_set),
-            classes=list(self.dataset.label_space.classes),
-            findings=list(self.dataset.label_space.findings),
-            image_size=self.dataset.image_size,
-            bit_depth=self.dataset.bit_depth,
-            training_images=len(self.dataset),
+            **training_data_fields(self.dataset, self.run.training_set),
             parameters=count_parameters(self.unet),
             steps=steps,
             budget={"steps": self.config.training.steps, "minutes": self.config.training.minutes},

@@ -31,7 +31,7 @@ from synthgen.model.gan.pipeline import GanPipeline
 from synthgen.model.gan.step import GanModels, StepLosses, adversarial_step, build_optimizers
 from synthgen.model.grid import typical_conditions, write_grid
 from synthgen.model.labels import label_prior
-from synthgen.model.model_card import ModelCard, TrainingSetRecord
+from synthgen.model.model_card import ModelCard, training_data_fields
 from synthgen.model.network import count_parameters
 from synthgen.model.run_folder import RunFolder
 from synthgen.model.train import TrainResult, config_sha256
@@ -207,12 +207,7 @@ class GanTrainer:
         card = ModelCard(
             model_sha256=sha,
             kind="gan",
-            training_set=TrainingSetRecord.read(self.run.training_set),
-            classes=list(self.dataset.label_space.classes),
-            findings=list(self.dataset.label_space.findings),
-            image_size=self.dataset.image_size,
-            bit_depth=self.dataset.bit_depth,
-            training_images=len(self.dataset),
+            **training_data_fields(self.dataset, self.run.training_set),
             parameters=count_parameters(self.models.generator),
             discriminator_parameters=count_parameters(self.models.discriminator),
             steps=steps,
