@@ -25,7 +25,7 @@ from synthgen.model.network import count_parameters
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.train import train
 from tests.fixtures.cli import assert_clean_error, run_cli
-from tests.fixtures.model import state_dicts_equal, tiny_config, write_config
+from tests.fixtures.model import state_dicts_equal, tiny_config, torchrun_train, write_config
 from tests.fixtures.paths import REPO
 
 
@@ -115,11 +115,7 @@ def test_resume_after_kill_9_gives_bit_identical_weights(tmp_path, data16):
 
 def test_torchrun_two_cpu_processes_train_one_model(tmp_path, data16):
     config_path = write_config(tmp_path / "config.yaml", tiny_config(training={"grid_per_class": 0}))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "synthgen", "-q", "train", "--data", str(data16), "--out", str(tmp_path / "ddp"),
-               "--config", str(config_path)]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    result = torchrun_train(data16, tmp_path / "ddp", config_path)
     assert result.returncode == 0, result.stderr[-2000:]
     card = json.loads((tmp_path / "ddp" / "model" / "model_card.json").read_text())
     assert card["processes"] == 2 and card["steps"] == 6

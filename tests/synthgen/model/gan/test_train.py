@@ -22,7 +22,7 @@ from synthgen.model.network import count_parameters
 from synthgen.model.train import train
 from tests.fixtures.paths import REPO
 from tests.fixtures.gan import tiny_gan_config
-from tests.fixtures.model import state_dicts_equal, write_config
+from tests.fixtures.model import state_dicts_equal, torchrun_train, write_config
 
 
 
@@ -138,11 +138,7 @@ def test_minutes_budget_stops_training_with_a_final_model(tmp_path, data16):
 
 def test_torchrun_two_cpu_processes_train_one_gan(tmp_path, data16):
     config_path = write_config(tmp_path / "config.yaml", tiny_gan_config(training={"grid_per_class": 0}))
-    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-               "-m", "synthgen", "-q", "train", "--data", str(data16), "--out", str(tmp_path / "ddp"),
-               "--config", str(config_path)]
-    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
-    result = subprocess.run(command, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    result = torchrun_train(data16, tmp_path / "ddp", config_path)
     assert result.returncode == 0, result.stderr[-2000:]
     card = json.loads((tmp_path / "ddp" / "model" / "model_card.json").read_text())
     assert card["processes"] == 2 and card["steps"] == 6
