@@ -39,6 +39,12 @@ ARMS = {
     # Noise-level shift for larger images (more training weight on structure-forming sigmas).
     "pmean-0.5": {"diffusion": {"p_mean": -0.5}},
     "pmean0": {"diffusion": {"p_mean": 0.0}},
+    # Capacity at full resolution (Kermany 64² stays too smooth at the shipped 32-64-96-128, one block per level).
+    "deep": {"network": {"num_res_blocks": 2}},
+    "big": {"network": {"channels": [64, 128, 192, 256], "num_res_blocks": 2}},
+    # Augmentation without interpolation blur: whole-pixel shifts only, or intensity only.
+    "whole-pixel": {"augmentation": {"scale": 0.0, "rotate": 0.0}},
+    "no-geometry": {"augmentation": {"shift": 0.0, "scale": 0.0, "rotate": 0.0}},
 }
 
 

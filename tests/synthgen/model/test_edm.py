@@ -109,6 +109,22 @@ def test_augmentation_geometry_brings_in_no_pixel_darker_or_brighter_than_the_im
     assert not torch.equal(out, images)
 
 
+def test_augmentation_shifts_move_whole_pixels_so_they_add_no_blur():
+    # A sub-pixel shift interpolates every pixel: half the high-frequency energy of a 64² radiograph,
+    # which the model then learned as the look of an X-ray (docs/PERFORMANCE.md).
+    images = torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
+    config = AugmentationConfig(shift=0.1, scale=0.0, rotate=0.0, contrast=0.0, brightness=0.0)
+    out = augment(images, config, torch.Generator().manual_seed(0))
+    moved = 0
+    for before, after in zip(images[:, 0], out[:, 0]):
+        centre = after[4:-4, 4:-4]  # at most 3 pixels (0.1 × 32) of replicated edge on each side
+        offsets = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
+                   if torch.allclose(centre, before[4 + dy:28 + dy, 4 + dx:28 + dx], atol=1e-5)]
+        assert len(offsets) == 1, "every image is the original moved by a whole number of pixels"
+        moved += offsets[0] != (0, 0)
+    assert moved > 48
+
+
 def test_config_needs_steps_or_minutes_and_a_budget_free_schedule_for_minutes_alone():
     with pytest.raises(SynthgenError, match="give steps, minutes or both"):
         config_from_dict({"training": {"steps": None}})
