@@ -223,7 +223,7 @@ class TrainingConfig:
 class AugmentationConfig:
     """Radiograph-safe augmentation; no horizontal flip by default because laterality matters."""
 
-    shift: float = 0.03  # up to this fraction of the image side
+    shift: float = 0.03  # up to this fraction of the image side, in whole pixels
     scale: float = 0.05  # zoom in [1 - scale, 1 + scale]
     rotate: float = 3.0  # degrees
     contrast: float = 0.05
