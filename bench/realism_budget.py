@@ -45,6 +45,11 @@ ARMS = {
     # Augmentation without interpolation blur: whole-pixel shifts only, or intensity only.
     "whole-pixel": {"augmentation": {"scale": 0.0, "rotate": 0.0}},
     "no-geometry": {"augmentation": {"shift": 0.0, "scale": 0.0, "rotate": 0.0}},
+    # The warp's regularisation with less (or none) of its blur learned: warp half the images (ADA's p),
+    # and/or condition the network on the augmentation and sample with it off (EDM's non-leaky augmentation).
+    "warp-half": {"augmentation": {"warp_probability": 0.5}},
+    "warp-labelled": {"network": {"augment_conditioning": True}},
+    "warp-half-labelled": {"network": {"augment_conditioning": True}, "augmentation": {"warp_probability": 0.5}},
 }
 
 

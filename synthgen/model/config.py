@@ -127,6 +127,9 @@ class NetworkConfig:
     num_res_blocks: int = 1
     norm_num_groups: int = 16
     num_head_channels: int = 32
+    # Condition on the training augmentation too (augment.AUGMENT_LABELS; zero when sampling), so the
+    # warp's blur is not learned as the look of the images: EDM's non-leaky augmentation.
+    augment_conditioning: bool = False
 
     def __post_init__(self) -> None:
         if len(self.channels) != len(self.attention_levels):
@@ -229,10 +232,13 @@ class AugmentationConfig:
     contrast: float = 0.05
     brightness: float = 0.05
     hflip: bool = False
+    warp_probability: float = 1.0  # share of images warped (shift, zoom, rotation); the rest keep their pixels
 
     def __post_init__(self) -> None:
         for name in ("shift", "scale", "contrast", "brightness"):
             _fraction(name, getattr(self, name), 0.5)
+        if not 0.0 <= self.warp_probability <= 1.0:
+            raise ValueError(f"warp_probability must be in [0, 1], got {self.warp_probability}")
         if not 0 <= self.rotate <= 45:
             raise ValueError(f"rotate must be in [0, 45] degrees, got {self.rotate}")
 

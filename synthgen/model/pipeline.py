@@ -20,7 +20,7 @@ from synthgen.model.config import DiffusionConfig, NetworkConfig, Parametrizatio
 from synthgen.model.config_files import config_to_dict
 from synthgen.model.edm import EDMDenoiser
 from synthgen.model.labels import LabelSpace
-from synthgen.model.network import build_unet, predict
+from synthgen.model.network import build_unet, network_conditions, predict
 from synthgen.model.run_folder import ModelConfigFile, load_state_dict, save_model
 from synthgen.model.samplers import sampler_loop
 
@@ -95,7 +95,7 @@ class DiffusionPipeline:
         generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
         side = self.image_size
         noise = torch.stack([torch.randn((1, side, side), generator=g) for g in generators]).to(device)
-        conditions = conditions.to(device)
+        conditions = network_conditions(conditions.to(device), self.network)
         self.unet.to(device).eval()
         loop = sampler_loop(self.diffusion, sampler, steps, churn)
         x = loop.run(lambda x, t: self._guided_output(x, t, conditions, guidance), noise, generators)

@@ -36,7 +36,7 @@ from synthgen.model.ema_select import choose_profile
 from synthgen.model.grid import class_grid, typical_conditions, write_grid
 from synthgen.model.labels import label_prior
 from synthgen.model.lr_schedule import lr_factor
-from synthgen.model.network import build_unet, count_parameters
+from synthgen.model.network import build_unet, count_parameters, network_conditions
 from synthgen.model.pipeline import DiffusionPipeline
 from synthgen.model.model_card import ModelCard, training_data_fields
 from synthgen.model.run_folder import RunFolder, check_resumable, write_run_header
@@ -169,10 +169,12 @@ class _Trainer:
         t, data = self.config.training, self.dataset
         rows = batch_indices(len(data), t.batch_size, t.seed, step, self.rank, self.world_size)
         generator = seeded_generator(t.seed, step, self.rank)
-        images = augment(data.images[rows], self.config.augmentation, generator).to(self.device)
+        augmented = augment(data.images[rows], self.config.augmentation, generator)
+        images = augmented.images.to(self.device)
         conditions = data.conditions[rows]
         dropped = torch.rand(len(rows), generator=generator) < self.config.conditioning.label_dropout
-        conditions = torch.where(dropped[:, None], torch.zeros_like(conditions), conditions).to(self.device)
+        conditions = torch.where(dropped[:, None], torch.zeros_like(conditions), conditions)
+        conditions = network_conditions(conditions, self.config.network, augmented.labels).to(self.device)
         with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=t.amp and self.device.type == "cuda"):
             loss = self.loss(images, conditions, generator)
         self.optimizer.zero_grad(set_to_none=True)

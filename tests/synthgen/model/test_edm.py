@@ -1,5 +1,5 @@
-"""EDM parametrization, Heun sampler, post-hoc EMA profiles, training budgets, augmentation fill,
-and loading a model saved before EDM existed."""
+"""EDM parametrization, Heun sampler, post-hoc EMA profiles, training budgets, and loading a model
+saved before EDM existed."""
 
 from __future__ import annotations
 
@@ -15,8 +15,7 @@ from PIL import Image
 
 from synthgen.chest_phantom import phantom
 from synthgen.errors import SynthgenError
-from synthgen.model.augment import augment
-from synthgen.model.config import AugmentationConfig, DiffusionConfig, NetworkConfig, Sampler
+from synthgen.model.config import DiffusionConfig, NetworkConfig, Sampler
 from synthgen.model.config_files import config_from_dict
 from synthgen.model.edm import EDMDenoiser, edm_loss, sigma_steps
 from synthgen.model.ema import PowerEMAProfiles, power_exponent
@@ -99,30 +98,6 @@ def test_power_ema_exponents_match_edm2_and_weigh_step_t_by_t_to_the_gamma():
     t = np.arange(1, 201, dtype=np.float64)
     weights = t ** (gamma + 1) - (t - 1) ** (gamma + 1)  # the discrete form of weights ~ (gamma + 1) t^gamma
     assert profiles.models[0].weight.item() == pytest.approx((weights * t).sum() / weights.sum(), rel=1e-5)
-
-
-def test_augmentation_geometry_brings_in_no_pixel_darker_or_brighter_than_the_image():
-    images = torch.linspace(-0.4, 0.6, 16 * 16).view(1, 1, 16, 16).repeat(32, 1, 1, 1)
-    config = AugmentationConfig(shift=0.2, scale=0.2, rotate=10.0, contrast=0.0, brightness=0.0)
-    out = augment(images, config, torch.Generator().manual_seed(0))
-    assert out.min().item() >= -0.4 - 1e-5 and out.max().item() <= 0.6 + 1e-5
-    assert not torch.equal(out, images)
-
-
-def test_augmentation_shifts_move_whole_pixels_so_they_add_no_blur():
-    # A sub-pixel shift interpolates every pixel: half the high-frequency energy of a 64² radiograph,
-    # which the model then learned as the look of an X-ray (docs/PERFORMANCE.md).
-    images = torch.rand(64, 1, 32, 32, generator=torch.Generator().manual_seed(1)) * 2 - 1
-    config = AugmentationConfig(shift=0.1, scale=0.0, rotate=0.0, contrast=0.0, brightness=0.0)
-    out = augment(images, config, torch.Generator().manual_seed(0))
-    moved = 0
-    for before, after in zip(images[:, 0], out[:, 0]):
-        centre = after[4:-4, 4:-4]  # at most 3 pixels (0.1 × 32) of replicated edge on each side
-        offsets = [(dy, dx) for dy in range(-4, 5) for dx in range(-4, 5)
-                   if torch.allclose(centre, before[4 + dy:28 + dy, 4 + dx:28 + dx], atol=1e-5)]
-        assert len(offsets) == 1, "every image is the original moved by a whole number of pixels"
-        moved += offsets[0] != (0, 0)
-    assert moved > 48
 
 
 def test_config_needs_steps_or_minutes_and_a_budget_free_schedule_for_minutes_alone():
