@@ -22,8 +22,9 @@ sys.path.insert(0, str(REPO))
 VARIANTS = {
     "config": {},
     "sub-pixel warp (before 2026-11-26: shift 0.03, zoom 0.05, rotate 3)": None,
-    "zoom 0.05 + rotate 3 + whole-pixel shift 0.03": {"shift": 0.03, "scale": 0.05, "rotate": 3.0},
-    "whole-pixel shift 0.03 only": {"shift": 0.03, "scale": 0.0, "rotate": 0.0},
+    "zoom 0.05 + rotate 3 + whole-pixel shift 0.03": {"shift": 0.03, "scale": 0.05, "rotate": 3.0,
+                                                       "warp_probability": 1.0},
+    "whole-pixel shift 0.03 only": {"shift": 0.03, "scale": 0.0, "rotate": 0.0, "warp_probability": 1.0},
     "zoom + rotate + whole-pixel shift on half the images": {"shift": 0.03, "scale": 0.05, "rotate": 3.0,
                                                              "warp_probability": 0.5},
     "no geometry (contrast, brightness)": {"shift": 0.0, "scale": 0.0, "rotate": 0.0},
