@@ -19,7 +19,7 @@ STEP_LOOP = """
 import sys, time, torch
 from synthgen.model.config_files import load_train_config
 from synthgen.model.diffusion import training_loss
-from synthgen.model.network import build_unet
+from synthgen.model.network import build_unet, network_conditions
 config = load_train_config(sys.argv[1]); size, steps = int(sys.argv[2]), int(sys.argv[3])
 torch.manual_seed(0)
 unet = build_unet(config.network, 2)
@@ -28,7 +28,8 @@ loss_fn = training_loss(unet, diffusion)
 optimizer = torch.optim.AdamW(unet.parameters(), lr=1e-4, fused=True)
 g = torch.Generator().manual_seed(0)
 batch = config.training.batch_size
-images, labels = torch.rand(batch, 1, size, size) * 2 - 1, torch.eye(2)[torch.randint(0, 2, (batch,))]
+images = torch.rand(batch, 1, size, size) * 2 - 1
+labels = network_conditions(torch.eye(2)[torch.randint(0, 2, (batch,))], config.network)
 def step():
     loss = loss_fn(images, labels, g); optimizer.zero_grad(); loss.backward(); optimizer.step()
 step()
@@ -45,11 +46,19 @@ def hog(stop_after: float) -> None:
         pass
 
 
-def rate(config: str, size: int, steps: int, threads: int, policy: str | None) -> float:
+# How idle OpenMP threads wait: spin (libgomp's default), sleep at once (PASSIVE), or spin briefly, then sleep.
+WAIT_VARIANTS = {
+    "default (active)": {},
+    "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
+}
+
+
+def rate(config: str, size: int, steps: int, threads: int, wait: dict) -> float:
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy:
-        env["OMP_WAIT_POLICY"] = policy
+    for key in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        env.pop(key, None)
+    env.update(wait)
     out = subprocess.run([sys.executable, "-c", STEP_LOOP, config, str(size), str(steps)], env=env, check=True,
                          capture_output=True, text=True)
     return float(out.stdout.strip().splitlines()[-1])
@@ -61,21 +70,22 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=32)
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy-loop processes for the load")
+    parser.add_argument("--threads", default=f"1,{os.cpu_count() or 2}", help="torch thread counts to measure")
     args = parser.parse_args()
-    print(f"| threads | OMP_WAIT_POLICY | alone img/s | beside {args.hogs} busy processes | ratio |")
+    print(f"| threads | OpenMP wait | alone img/s | beside {args.hogs} busy processes | ratio |")
     print("|---|---|---|---|---|")
-    for threads in (1, os.cpu_count() or 2):
-        for policy in (None, "PASSIVE"):
-            alone = rate(args.config, args.size, args.steps, threads, policy)
+    for threads in (int(t) for t in args.threads.split(",")):
+        for name, wait in WAIT_VARIANTS.items():
+            alone = rate(args.config, args.size, args.steps, threads, wait)
             hogs = [multiprocessing.Process(target=hog, args=(3600,)) for _ in range(args.hogs)]
             for h in hogs:
                 h.start()
             try:
-                loaded = rate(args.config, args.size, args.steps, threads, policy)
+                loaded = rate(args.config, args.size, args.steps, threads, wait)
             finally:
                 for h in hogs:
                     h.terminate()
-            print(f"| {threads} | {policy or 'default (active)'} | {alone:.1f} | {loaded:.1f} | {loaded / alone:.2f} |",
+            print(f"| {threads} | {name} | {alone:.1f} | {loaded:.1f} | {loaded / alone:.2f} |",
                   flush=True)
 
 
