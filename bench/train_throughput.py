@@ -22,9 +22,8 @@ from synthgen.chest_phantom import phantom
 from synthgen.imageset import ImageSet
 from synthgen.model.config_files import load_train_config, with_overrides
 from synthgen.model.data import load_training_data
-from synthgen.model.edm import measure_sigma_data
 from synthgen.model.network import build_unet, network_conditions
-from synthgen.model.train import _Trainer
+from synthgen.model.train import _Trainer, with_measured_sigma_data
 from synthgen.model.run_folder import RunFolder
 
 
@@ -68,9 +67,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         image_set = ImageSet.open(phantom(Path(tmp) / "data", n=512, size=args.size, seed=0).root)
         data = load_training_data(image_set, "train", config.conditioning.use_findings)
-        if config.diffusion.parametrization.value == "edm" and config.diffusion.sigma_data is None:
-            # as train() does before it builds the trainer
-            config = with_overrides(config, diffusion={"sigma_data": measure_sigma_data(data.images)})
+        config = with_measured_sigma_data(config, data)  # as train() does before it builds the trainer
         bare_monai_steps(config, data, 2)  # warm-up (allocator, oneDNN primitives)
         synthgen_steps(config, data, image_set, 2, 0)
         bare, ours = [], []
