@@ -56,6 +56,7 @@ ARMS = {
     # where D ended near chance (hinge loss 1.8 of 2.0) and ADA at p = 0: a weak D, so capacity first.
     "gan-no-noise": {"generator": {"noise": False}},
     "gan-no-sn": {"discriminator": {"spectral_norm": False}},
+    "gan-no-sn-no-noise": {"discriminator": {"spectral_norm": False}, "generator": {"noise": False}},
     "gan-r1": {"loss": {"r1_gamma": 0.5}},
     "gan-wide-d": {"discriminator": {"channels": [32, 64, 128, 256]}},
     "gan-no-noise-r1": {"generator": {"noise": False}, "loss": {"r1_gamma": 0.5}},

@@ -5,7 +5,8 @@ set's mix) from one trained run; each set is embedded with one downstream classi
 encoder `synthgen validate` uses by default) and compared with the real train features: Fréchet
 distance and KID. A real reference of the same size (the real test split) is scored the same way,
 so the numbers say how far each sampler is from real at this N (FD is biased upwards at small N;
-compare rows, not absolute values across N).
+compare rows, not absolute values across N). Coverage and recall (k = 5, validate's definition, against
+all real training images) compare equal-sized queries: the real test split and as many synthetic images.
 
     OMP_NUM_THREADS=1 .venv/bin/python bench/sample_quality.py --run runs/pm32/model --data runs/pm32/data --n 128
     ... --samplers dpm++-10,heun-50 --weights raw   (raw vs EMA weights; heun-50, 99 passes, is the reference)
@@ -29,7 +30,7 @@ from synthgen.model.pipeline import DiffusionPipeline, to_pixels
 from validation.classifier import Recipe, train_classifier
 from validation.features import classifier_encoder
 from validation.image_statistics import laplacian_variance
-from validation.realism import frechet_distance, kernel_inception_distance
+from validation.realism import frechet_distance, kernel_inception_distance, precision_recall_density_coverage
 
 from sample_speed import usable_settings  # bench/ script beside this one: the same (sampler, steps) rows
 
@@ -83,9 +84,17 @@ def main() -> None:
     real_test = encoder.embed(test_pixels)
     # High-frequency energy relative to the real test images (validate's Laplacian ratio, unweighted).
     real_laplacian = float(laplacian_variance(test_pixels).mean())
-    print(f"{'set':<26}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}{'Laplacian':>11}")
+    # Coverage depends on the query's size: the real test split and an equal draw of each synthetic set,
+    # both against all real training images (validate's reference).
+    synthetic_draw = rng.choice(args.n, size=min(len(real_test), args.n), replace=False)
+
+    def coverage_recall(features: np.ndarray) -> str:
+        scores = precision_recall_density_coverage(reference, features, k=5)
+        return f"{scores['coverage']:>10.3f}{scores['recall']:>8.3f}"
+
+    print(f"{'set':<26}{'images':>7}{'images/s':>10}{'FD':>9}{'KID':>10}{'Laplacian':>11}{'coverage':>10}{'recall':>8}")
     print(f"{'real test':<26}{len(real_test):>7}{'':>10}{frechet_distance(reference, real_test):>9.3f}"
-          f"{kernel_inception_distance(reference, real_test):>10.4f}{1.0:>11.2f}")
+          f"{kernel_inception_distance(reference, real_test):>10.4f}{1.0:>11.2f}{coverage_recall(real_test)}")
     wanted = None if args.samplers == "all" else set(args.samplers.split(","))
     guidances, churns = ([float(v) for v in text.split(",")] for text in (args.guidance, args.churn))
     for (sampler, steps), guidance, churn in itertools.product(usable_settings(pipeline), guidances, churns):
@@ -97,7 +106,8 @@ def main() -> None:
         name += f" w={guidance:g}" + (f" churn={churn:g}" if churn else "")
         print(f"{name:<26}{args.n:>7}{args.n / seconds:>10.2f}{frechet_distance(reference, features):>9.3f}"
               f"{kernel_inception_distance(reference, features):>10.4f}"
-              f"{laplacian_variance(images).mean() / real_laplacian:>11.2f}", flush=True)
+              f"{laplacian_variance(images).mean() / real_laplacian:>11.2f}{coverage_recall(features[synthetic_draw])}",
+              flush=True)
 
 
 if __name__ == "__main__":
