@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
+from torch.nn.utils import parametrize
 
 from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
@@ -55,16 +58,29 @@ def test_generator_image_depends_on_its_labels_and_not_on_its_batch_mates():
     assert (findings - alone).abs().max() > 1e-3  # a multi-hot vector (class + finding) changes the image too
 
 
-def test_projection_discriminator_score_difference_between_labels_is_the_embedding_projection():
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_projection_discriminator_score_difference_between_labels_is_the_embedding_projection(spectral_norm):
     torch.manual_seed(3)
-    discriminator = ProjectionDiscriminator(D_CONFIG, 4, 16).eval()
+    config = dataclasses.replace(D_CONFIG, spectral_norm=spectral_norm)
+    discriminator = ProjectionDiscriminator(config, 4, 16).eval()
     images = torch.rand(2, 1, 16, 16) * 2 - 1
     with torch.no_grad():
         h = discriminator.final(discriminator.mbstd(discriminator.body(images))).sum(dim=(2, 3))
-        embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised
+        embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised if configured
         expected = h @ (embed[:, 0] - embed[:, 2])
         got = discriminator(images, _conditions([0, 0])) - discriminator(images, _conditions([2, 2]))
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_spectral_norm_wraps_every_layer_of_d_only_when_configured():
+    def layers(discriminator):
+        return [m for m in discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+
+    normed = ProjectionDiscriminator(D_CONFIG, 4, 16)
+    plain = ProjectionDiscriminator(dataclasses.replace(D_CONFIG, spectral_norm=False), 4, 16)
+    assert D_CONFIG.spectral_norm and all(parametrize.is_parametrized(m, "weight") for m in layers(normed))
+    assert not any(parametrize.is_parametrized(m) for m in layers(plain))
+    assert count_parameters(normed) == count_parameters(plain)  # the same network, only reparametrised
 
 
 def test_channels_that_do_not_fit_the_image_size_are_a_clear_error():
@@ -138,11 +154,12 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
 
 
-def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses():
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm):
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
 
-    config = tiny_gan_config(training={"d_steps": 2})
+    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm})
     torch.manual_seed(0)
     G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
     models = GanModels(G, D, *build_optimizers(G, D, config))
