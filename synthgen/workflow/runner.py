@@ -27,10 +27,9 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset.summary import creation_time
 from synthgen.model.config_files import config_to_dict
 from synthgen.workflow.config import RunConfig, load_run_config, source_date_epoch
+from synthgen.workflow.stage_config import config_change, earlier_config_sha256, stage_config_sha256
 from synthgen.workflow.stages import ALL_OUTPUTS, STAGES, Stage, StageContext
-from synthgen.workflow.state import (
-    STATE_FILE, RunState, StageRecord, config_sha256, now, source_fingerprint, tree_sha256,
-)
+from synthgen.workflow.state import STATE_FILE, RunState, StageRecord, now, source_fingerprint, tree_sha256
 from synthgen.versions import library_versions
 
 log = logging.getLogger(__name__)
@@ -96,9 +95,12 @@ def _run_stages(config: RunConfig, root: Path, state: RunState, progress: bool, 
     produced: dict[str, str] = {}
     for index, stage in enumerate(STAGES):
         config_hash, inputs = _stage_inputs(stage, config, produced)
-        reason = _why_run(stage, config, root, state.stages.get(stage.name), config_hash, inputs)
+        reason = _why_run(stage, config, root, state, config_hash, inputs)
         if reason is None:
             record = state.stages[stage.name]
+            if record.config_sha256 != config_hash:  # up to date under the earlier hash: upgrade the record
+                record.config_sha256 = config_hash
+                state.save()
             result.skipped.append(stage.name)
             view.finished(stage, record, skipped=True)
         else:
@@ -120,38 +122,30 @@ def plan_run(config: RunConfig, root: Path, state: RunState) -> list[PlannedStag
         pending = sorted(name for name, value in inputs.items() if value is None)
         record = state.stages.get(stage.name)
         reason = (f"its input {', '.join(pending)} will be remade" if pending
-                  else _why_run(stage, config, root, record, config_hash, inputs))
+                  else _why_run(stage, config, root, state, config_hash, inputs))
         plan.append(PlannedStage(stage.name, reason is not None, reason or "up to date"))
         outputs = stage.outputs(config)
         produced.update({name: (record.outputs.get(name) if reason is None else None) for name in outputs})
     return plan
 
 
-def stage_config_sha256(stage: Stage, config: RunConfig) -> str:
-    """What of the config a stage's outputs depend on: its own section, plus the pinned time
-    (written into image sets and DICOM) and, for training, the number of processes."""
-    covered = {"section": config.section(stage.name), "created": config.created}
-    if stage.name == "train":
-        covered = {"section": covered["section"], "processes": config.train_processes}
-    return config_sha256(covered)
-
-
 def _stage_inputs(stage: Stage, config: RunConfig, produced: dict) -> tuple[str, dict]:
     inputs = {name: produced.get(name) for name in stage.inputs(config)}
     for key, path in stage.external(config).items():
         inputs[key] = source_fingerprint(path)
-    return stage_config_sha256(stage, config), inputs
+    return stage_config_sha256(stage.name, config), inputs
 
 
-def _why_run(stage: Stage, config: RunConfig, root: Path, record: StageRecord | None, config_hash: str,
+def _why_run(stage: Stage, config: RunConfig, root: Path, state: RunState, config_hash: str,
              inputs: dict) -> str | None:
     """None when the stage is up to date, else the reason it must run."""
+    record = state.stages.get(stage.name)
     if record is None:
         return "not run yet"
     if record.status != "done":
         return "its last run was interrupted" if record.status == "running" else f"its last run {record.status}"
-    if record.config_sha256 != config_hash:
-        return f"its config section ({stage.name}) changed"
+    if record.config_sha256 not in (config_hash, earlier_config_sha256(stage.name, config, state.recorded_config)):
+        return config_change(stage.name, config, state.recorded_config)
     changed = sorted(name for name in set(inputs) | set(record.inputs) if inputs.get(name) != record.inputs.get(name))
     if changed:
         return f"its input {', '.join(changed)} changed"
@@ -167,8 +161,9 @@ def _why_run(stage: Stage, config: RunConfig, root: Path, record: StageRecord | 
 def _run_stage(stage: Stage, config: RunConfig, root: Path, state: RunState, config_hash: str, inputs: dict,
                progress: bool, view: QuietView) -> StageRecord:
     staging = _staging_folder(root, stage.name)
-    fingerprint = json.dumps({"config_sha256": config_hash, "inputs": inputs}, sort_keys=True)
-    if staging.exists() and not (stage.resumable and _read(staging / FINGERPRINT_FILE) == fingerprint):
+    fingerprint, *earlier = (json.dumps({"config_sha256": digest, "inputs": inputs}, sort_keys=True) for digest in
+                             (config_hash, earlier_config_sha256(stage.name, config, state.recorded_config)) if digest)
+    if staging.exists() and not (stage.resumable and _read(staging / FINGERPRINT_FILE) in (fingerprint, *earlier)):
         shutil.rmtree(staging)
     staging.mkdir(exist_ok=True)
     write_text_atomic(staging / FINGERPRINT_FILE, fingerprint)

@@ -159,9 +159,9 @@ def _describe_train(s: dict) -> str:
 def _sample(ctx: StageContext) -> dict:
     from synthgen.model.sample import sample
     from synthgen.model.sample_provenance import SampleProvenance
+    from synthgen.workflow.stage_config import sample_options
 
-    c = ctx.config.sample
-    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, c, progress=ctx.progress)
+    image_set = sample(ctx.input(MODEL), ctx.stage / SYNTHETIC, sample_options(ctx.config), progress=ctx.progress)
     settings = SampleProvenance.of(image_set).sampling
     return {"images": len(image_set), "by_class": image_set.info["counts"]["by_class"],
             "sampler": settings.sampler, "steps": settings.steps, "guidance": settings.guidance,

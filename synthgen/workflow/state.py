@@ -114,7 +114,8 @@ class RunState:
 
     def __init__(self, root: Path, config: Path, stages: dict[str, StageRecord]) -> None:
         self.root, self.config, self.stages = Path(root), str(config), stages
-        self.resolved_config: dict = {}
+        self.resolved_config: dict = {}  # of this run, saved with the state
+        self.recorded_config: dict = {}  # of the last run, as run.json holds it (read only)
         self.created: str | None = None
 
     @property
@@ -129,7 +130,7 @@ class RunState:
             return cls(root, config, {})
         document = RunDocument.read(path)
         state = cls(root, config, document.stages)
-        state.created = document.created
+        state.created, state.recorded_config = document.created, document.resolved_config
         return state
 
     def save(self) -> None:

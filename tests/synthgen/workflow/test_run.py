@@ -12,27 +12,11 @@ from synthgen.errors import SynthgenError
 from synthgen.workflow import load_run_config, run
 from synthgen.workflow.state import tree_sha256
 from tests.fixtures.cli import assert_clean_error, run_cli
-from tests.fixtures.workflow import (OUTPUT_FOLDERS, TINY_RUN, differing_images, image_bytes, leftovers,
+from tests.fixtures.workflow import (OUTPUT_FOLDERS, TINY_RUN, copy_run, differing_images, image_bytes, leftovers,
                                      read_state, write_run_config)
 
 
 STAGES = ["prepare", "train", "sample", "audit", "validate", "export"]
-
-
-@pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """One complete tiny run (shared: tests copy it before changing anything)."""
-    base = tmp_path_factory.mktemp("run")
-    config = write_run_config(base / "tiny.yaml")
-    result = run(config, base / "run", progress=False)
-    return config, base / "run", result
-
-
-def _copy(finished, tmp_path):
-    _, root, _ = finished
-    target = tmp_path / "run"
-    shutil.copytree(root, target)
-    return target
 
 
 def test_first_run_makes_every_output_and_records_hashes(finished):
@@ -70,7 +54,7 @@ def test_outputs_do_not_name_the_staging_folders(finished):
 
 def test_rerun_skips_every_stage_and_changes_nothing(finished, tmp_path):
     config, _, _ = finished
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     before = {name: tree_sha256(root / name) for name in OUTPUT_FOLDERS}
     state_before = read_state(root)["stages"]
     result = run(config, root, progress=False)
@@ -95,13 +79,13 @@ def test_dry_run_after_a_config_change_names_what_changed(finished, tmp_path):
     plan = {step.name: step for step in run(changed, root, dry_run=True, progress=False).plan}
     assert [name for name in STAGES if plan[name].run] == ["sample", "audit", "validate", "export"]
     assert plan["prepare"].reason == plan["train"].reason == "up to date"
-    assert plan["sample"].reason == "its config section (sample) changed"
+    assert plan["sample"].reason == "its config changed: sample.n (60 in the run, 40 now)"
     assert plan["audit"].reason == "its input synthetic will be remade"
     assert tree_sha256(root) == before
 
 
 def test_export_config_change_reruns_only_the_export(finished, tmp_path):
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     before = read_state(root)["stages"]
     changed = write_run_config(tmp_path / "changed.yaml", export={"formats": ["dicom"], "check_dicom": 1})
     result = run(changed, root, progress=False)
@@ -114,7 +98,7 @@ def test_export_config_change_reruns_only_the_export(finished, tmp_path):
 
 
 def test_config_change_reruns_that_stage_and_everything_downstream(finished, tmp_path):
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     model_before = read_state(root)["stages"]["train"]
     changed = write_run_config(tmp_path / "changed.yaml", sample={"n": 40})
     result = run(changed, root, progress=False)
@@ -131,7 +115,7 @@ def test_config_change_reruns_that_stage_and_everything_downstream(finished, tmp
 
 
 def test_external_test_sets_in_the_validate_section_rerun_validate_and_are_reported(finished, tmp_path):
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     shutil.copytree(root / "data", tmp_path / "site-b")  # its test split: real images training never saw
     validate = {**TINY_RUN["validate"], "external_test": [f"site-b={tmp_path / 'site-b'}:test"]}
     result = run(write_run_config(tmp_path / "external.yaml", validate=validate), root, progress=False)
@@ -152,7 +136,7 @@ def test_external_test_sets_in_the_validate_section_rerun_validate_and_are_repor
 
 def test_modified_output_is_remade_and_only_its_stage_runs(finished, tmp_path):
     config, reference, _ = finished
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     victim = sorted((root / "export" / "dicom" / "images").glob("*.dcm"))[0]
     victim.write_bytes(b"corrupt")
     plan = {step.name: step for step in run(config, root, dry_run=True, progress=False).plan}
@@ -163,7 +147,7 @@ def test_modified_output_is_remade_and_only_its_stage_runs(finished, tmp_path):
 
 
 def test_turning_the_filter_off_removes_the_filtered_set(finished, tmp_path):
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     config = write_run_config(tmp_path / "nofilter.yaml", audit={"filter": False})
     result = run(config, root, progress=False, dry_run=True)
     assert {step.name for step in result.plan if step.run} == {"audit", "validate", "export"}
@@ -189,7 +173,7 @@ def test_cli_dry_run_prints_the_plan(finished, capsys):
 
 def test_cli_rerun_prints_stage_lines_and_headline(finished, tmp_path, capsys):
     config, _, _ = finished
-    root = _copy(finished, tmp_path)
+    root = copy_run(finished[1], tmp_path)
     code, out, err = run_cli(["run", str(config), "--out", str(root)], capsys)
     assert code == 0, err
     # -q (added by run_cli): no per-stage lines, only the headline numbers
@@ -275,7 +259,7 @@ def test_set_overrides_change_one_key_and_are_planned(finished, capsys):
     loaded = load_run_config(config, ["sample.n=40", "audit.filter=false", "export.formats=[png]"])
     assert (loaded.sample.n, loaded.audit.filter, loaded.export.formats) == (40, False, ("png",))
     plan = {step.name: step for step in run(config, root, dry_run=True, overrides=("sample.seed=5",)).plan}
-    assert plan["sample"].reason == "its config section (sample) changed" and not plan["train"].run
+    assert plan["sample"].reason == "its config changed: sample.seed (0 in the run, 5 now)" and not plan["train"].run
     code, _, err = run_cli(["run", str(config), "--out", str(root), "--set", "sample.count=3"], capsys)
     assert_clean_error(code, err, "sample: unknown key(s) count")
     code, _, err = run_cli(["run", str(config), "--out", str(root), "--set", "sample"], capsys)
