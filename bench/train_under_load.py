@@ -4,6 +4,7 @@ reads its settings once, when torch loads it). Training should slow down in prop
 load (ratio about cores / (cores + hogs) at most), not collapse as spinning threads make it.
 
     .venv/bin/python bench/train_under_load.py --config configs/train/pneumoniamnist32.yaml --size 32 --hogs 2
+    .venv/bin/python bench/train_under_load.py --threads 2 --rounds 3 --waits PASSIVE,GOMP_SPINCOUNT=1000
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import multiprocessing
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -50,6 +52,8 @@ def hog(stop_after: float) -> None:
 WAIT_VARIANTS = {
     "default (active)": {},
     "PASSIVE": {"OMP_WAIT_POLICY": "PASSIVE"},
+    "GOMP_SPINCOUNT=1000": {"GOMP_SPINCOUNT": "1000"},
+    "GOMP_SPINCOUNT=3000": {"GOMP_SPINCOUNT": "3000"},
     "GOMP_SPINCOUNT=10000": {"GOMP_SPINCOUNT": "10000"},
 }
 
@@ -71,22 +75,42 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=10)
     parser.add_argument("--hogs", type=int, default=os.cpu_count() or 2, help="busy-loop processes for the load")
     parser.add_argument("--threads", default=f"1,{os.cpu_count() or 2}", help="torch thread counts to measure")
+    parser.add_argument("--waits", default=",".join(WAIT_VARIANTS), help="wait settings to measure (names above)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="repeats, interleaved across settings so drift hits each alike; median (min-max)")
     args = parser.parse_args()
+    waits = [name.strip() for name in args.waits.split(",")]
+    unknown = [name for name in waits if name not in WAIT_VARIANTS]
+    if unknown:
+        parser.error(f"--waits {', '.join(unknown)}: choose from {', '.join(WAIT_VARIANTS)}")
+    cases = [(int(t), name) for t in args.threads.split(",") for name in waits]
+    measured: dict = {case: ([], []) for case in cases}
+    for _ in range(args.rounds):
+        for threads, name in cases:
+            alone, loaded = measured[threads, name]
+            alone.append(rate(args.config, args.size, args.steps, threads, WAIT_VARIANTS[name]))
+            loaded.append(_loaded_rate(args, threads, WAIT_VARIANTS[name]))
     print(f"| threads | OpenMP wait | alone img/s | beside {args.hogs} busy processes | ratio |")
     print("|---|---|---|---|---|")
-    for threads in (int(t) for t in args.threads.split(",")):
-        for name, wait in WAIT_VARIANTS.items():
-            alone = rate(args.config, args.size, args.steps, threads, wait)
-            hogs = [multiprocessing.Process(target=hog, args=(3600,)) for _ in range(args.hogs)]
-            for h in hogs:
-                h.start()
-            try:
-                loaded = rate(args.config, args.size, args.steps, threads, wait)
-            finally:
-                for h in hogs:
-                    h.terminate()
-            print(f"| {threads} | {name} | {alone:.1f} | {loaded:.1f} | {loaded / alone:.2f} |",
-                  flush=True)
+    for (threads, name), (alone, loaded) in measured.items():
+        print(f"| {threads} | {name} | {_summary(alone)} | {_summary(loaded)} | "
+              f"{statistics.median(loaded) / statistics.median(alone):.2f} |", flush=True)
+
+
+def _loaded_rate(args: argparse.Namespace, threads: int, wait: dict) -> float:
+    hogs = [multiprocessing.Process(target=hog, args=(3600,)) for _ in range(args.hogs)]
+    for h in hogs:
+        h.start()
+    try:
+        return rate(args.config, args.size, args.steps, threads, wait)
+    finally:
+        for h in hogs:
+            h.terminate()
+
+
+def _summary(values: list[float]) -> str:
+    middle = f"{statistics.median(values):.1f}"
+    return middle if len(values) == 1 else f"{middle} ({min(values):.1f}–{max(values):.1f})"
 
 
 if __name__ == "__main__":
