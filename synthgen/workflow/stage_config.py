@@ -64,8 +64,8 @@ def earlier_config_sha256(stage: str, config: RunConfig, recorded: dict) -> str 
 def config_change(stage: str, config: RunConfig, recorded: dict) -> str:
     """Why a stage's config hash changed, naming the first changed key where run.json's
     `resolved_config` shows it (e.g. `train.sampling.steps (10 in the run, 20 now)`)."""
-    difference = _parts(stage, recorded) and config_difference(_parts(stage, recorded),
-                                                                _parts(stage, config_to_dict(config)))
+    before = _parts(stage, recorded)
+    difference = before and config_difference(before, _parts(stage, config_to_dict(config)))
     return f"its config changed: {difference}" if difference else f"its config section ({stage}) changed"
 
 
