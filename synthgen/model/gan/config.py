@@ -70,14 +70,17 @@ class DiscriminatorConfig:
 
 @dataclass(frozen=True)
 class LossConfig:
-    """Hinge loss; R1 gradient penalty on (augmented) reals, lazily every `r1_every` steps."""
+    """Hinge loss; R1 gradient penalty on (augmented) reals, lazily every `r1_every` steps; optional
+    mode-seeking term for G (MSGAN, Mao et al. 2019) against images that vary less than their latents."""
 
     r1_gamma: float = 0.05
     r1_every: int = 16
+    mode_seeking: float = 0.0  # weight of 1 / (|G(z1,c) - G(z2,c)| / |z1 - z2|); 0 turns it off
 
     def __post_init__(self) -> None:
-        if self.r1_gamma < 0:
-            raise ValueError(f"r1_gamma must be >= 0, got {self.r1_gamma}")
+        for name in ("r1_gamma", "mode_seeking"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("r1_every", self.r1_every)
 
 

@@ -1,4 +1,5 @@
-"""GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN) and the R1 penalty.
+"""GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN), the R1 penalty and the
+mode-seeking term.
 
 Written plainly: MONAI's PatchAdversarialLoss(criterion="hinge") passes D's scores through tanh
 first (relu(1 - tanh(D(x)))), which never lets a real image's loss reach zero and bounds the
@@ -25,3 +26,13 @@ def r1_penalty(scores: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
     and `scores` be D's output on them. The graph is kept so the penalty can be backpropagated."""
     (gradient,) = torch.autograd.grad(scores.sum(), inputs, create_graph=True)
     return gradient.square().sum(dim=tuple(range(1, gradient.dim()))).mean()
+
+
+def mode_seeking_loss(images: torch.Tensor, latents: torch.Tensor) -> torch.Tensor:
+    """MSGAN's term (Mao et al. 2019) on a batch whose first and second halves are pairs with the same
+    labels: 1 / (mean |image difference| / mean |latent difference|). Small when two latents of one
+    class give different images, large when G maps them to one mode."""
+    half = images.shape[0] // 2
+    ratio = ((images[:half] - images[half:2 * half]).abs().mean()
+             / (latents[:half] - latents[half:2 * half]).abs().mean())
+    return 1.0 / (ratio + 1e-5)

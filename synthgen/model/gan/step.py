@@ -14,7 +14,7 @@ import torch
 
 from synthgen.model.gan.augment import diff_augment
 from synthgen.model.gan.config import GanTrainConfig
-from synthgen.model.gan.losses import discriminator_loss, generator_loss, r1_penalty
+from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
 from synthgen.model.gan.networks import Generator, ProjectionDiscriminator
 
 
@@ -78,17 +78,31 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
         models.d_optimizer.step()
         signs.append(real_scores.detach().sign().mean())
 
-    # -- generator: -D(augmented fakes)
+    # -- generator: -D(augmented fakes) (+ the mode-seeking term on pairs of fakes that share labels)
     latents, noises = G.draw_batch(n, generator)
     D.requires_grad_(False)
-    fakes = G(latents.to(device), conditions, [x.to(device) for x in noises])
+    seeking = config.loss.mode_seeking
+    if seeking:
+        conditions = paired_conditions(conditions)
+    latents = latents.to(device)
+    fakes = G(latents, conditions, [x.to(device) for x in noises])
     g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions))
+    total = g_loss + seeking * mode_seeking_loss(fakes, latents) if seeking else g_loss
     models.g_optimizer.zero_grad(set_to_none=True)
-    g_loss.backward()
+    total.backward()
     _average_gradients(G, world_size)
     models.g_optimizer.step()
     D.requires_grad_(True)
     return StepLosses(float(d_loss.detach()), float(g_loss.detach()), r1, float(torch.stack(signs).mean()))
+
+
+def paired_conditions(conditions: torch.Tensor) -> torch.Tensor:
+    """The batch's labels with its second half replaced by its first: row i and row half + i share
+    labels, the pairs the mode-seeking term compares."""
+    half = conditions.shape[0] // 2
+    paired = conditions.clone()
+    paired[half:2 * half] = conditions[:half]
+    return paired
 
 
 def _average_gradients(module: torch.nn.Module, world_size: int) -> None:

@@ -1,4 +1,5 @@
-"""GAN building blocks: shapes and conditioning, DiffAugment, R1, the hinge loss, ADA's update."""
+"""GAN building blocks: shapes and conditioning, DiffAugment, R1, the hinge loss, the mode-seeking term,
+ADA's update."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch.nn.utils import parametrize
 from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
 from synthgen.model.gan.config import DiscriminatorConfig, GanAugmentationConfig, GeneratorConfig
-from synthgen.model.gan.losses import discriminator_loss, generator_loss, r1_penalty
+from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
 from synthgen.model.gan.networks import ConditionalNorm, Generator, ProjectionDiscriminator
 from synthgen.model.network import count_parameters
 
@@ -147,6 +148,24 @@ def test_hinge_losses_on_known_scores():
     assert float(generator_loss(fake)) == pytest.approx(1 / 3)
 
 
+def test_mode_seeking_loss_is_latent_over_image_distance_of_the_half_batch_pairs():
+    latents = torch.tensor([[0.0, 0.0], [1.0, 1.0], [2.0, 0.0], [1.0, 3.0], [9.0, 9.0]])  # pairs (0, 2), (1, 3); 4 unpaired
+    images = torch.zeros(5, 1, 1, 2)
+    images[2] = 0.5  # pair (0, 2): |diff| 0.5 per pixel; pair (1, 3): identical images
+    # mean |image diff| = 0.25, mean |latent diff| = (2 + 0 + 0 + 2) / 4 = 1  ->  1 / 0.25
+    assert float(mode_seeking_loss(images, latents)) == pytest.approx(4.0, rel=1e-4)
+    collapsed = mode_seeking_loss(torch.zeros(4, 1, 2, 2), latents[:4])
+    assert float(collapsed) == pytest.approx(1e5)  # one image for every latent: the term's ceiling
+
+
+def test_paired_conditions_repeat_the_first_half_and_keep_an_odd_last_row():
+    from synthgen.model.gan.step import paired_conditions
+
+    conditions = _conditions([0, 1, 2, 3, 2])
+    assert paired_conditions(conditions).argmax(dim=1).tolist() == [0, 1, 0, 1, 2]
+    assert conditions.argmax(dim=1).tolist() == [0, 1, 2, 3, 2]  # the caller's batch is left alone
+
+
 def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     config = GanAugmentationConfig(adaptive=True, target=0.6, adjust_every=4, adjust_images=1000)
     assert adjusted_probability(0.5, 0.9, 50, config) == pytest.approx(0.7)  # 50 * 4 / 1000
@@ -154,12 +173,13 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
 
 
-@pytest.mark.parametrize("spectral_norm", [True, False])
-def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm):
+@pytest.mark.parametrize(("spectral_norm", "mode_seeking"), [(True, 0.0), (False, 0.0), (False, 1.0)])
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm, mode_seeking):
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
 
-    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm})
+    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm},
+                             loss={"mode_seeking": mode_seeking})
     torch.manual_seed(0)
     G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
     models = GanModels(G, D, *build_optimizers(G, D, config))
