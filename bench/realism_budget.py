@@ -9,6 +9,8 @@ fair comparison, e.g. `--parallel 1` on a quiet 2-core machine, or all at once o
     python bench/realism_budget.py train --data runs/pm32-data --base configs/train/pneumoniamnist32.yaml \\
         --minutes 30 --arms vp-minsnr,edm,edm-ema --out runs/realism-pm32 --n 2000
     python bench/realism_budget.py score --data runs/pm32-data --out runs/realism-pm32
+
+The same `train` command with `--resume` continues arms a session's end killed, from their last checkpoints.
 """
 
 from __future__ import annotations
@@ -98,7 +100,9 @@ def train_arm(args: argparse.Namespace) -> None:
     folder = args.out / args.arm
     config = arm_config(args.base, args.arm, args.steps, args.minutes, args.device)
     started = time.perf_counter()
-    result = train(args.data, folder / "run", config, overwrite=True, progress=False)
+    # --resume continues an arm a session's end killed (from its last checkpoint, bit for bit)
+    resume = args.resume and (folder / "run" / "checkpoints" / "last.pt").is_file()
+    result = train(args.data, folder / "run", config, resume=resume, overwrite=not resume, progress=False)
     trained = time.perf_counter() - started
     started = time.perf_counter()
     sample(folder / "run", folder / "synthetic", n=args.n, seed=0, overwrite=True, progress=False,
@@ -126,7 +130,8 @@ def train_all(args: argparse.Namespace) -> None:
                        "--out", str(args.out), "--n", str(args.n), "--device", args.device]
             command += ["--steps", str(args.steps)] if args.steps else []
             command += ["--minutes", str(args.minutes)] if args.minutes else []
-            log = open(args.out / f"{arm}.log", "w")
+            command += ["--resume"] if args.resume else []
+            log = open(args.out / f"{arm}.log", "a" if args.resume else "w")
             running.append((arm, subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)))
         time.sleep(2)
         for arm, process in list(running):
@@ -199,6 +204,7 @@ def main() -> None:
         p.add_argument("--minutes", type=float)
         p.add_argument("--n", type=int, default=2000, help="synthetic images per arm")
         p.add_argument("--device", default="cpu")
+        p.add_argument("--resume", action="store_true", help="continue arms from their last checkpoints")
         if name == "train":
             p.add_argument("--arms", default="vp-minsnr,vp-uniform,edm,edm-ema")
             p.add_argument("--parallel", type=int, default=1)
