@@ -211,8 +211,10 @@ def main() -> None:
     """Entry point: run the CLI, turning SynthgenError into a one-line message and exit code 2."""
     # Idle OpenMP threads sleep instead of spinning (read once, when torch loads its OpenMP runtime,
     # which no command has imported yet): on a busy machine spinning threads took a training step
-    # from 40 to 3.5 images/s; passive ones degrade with the load (bench/train_under_load.py).
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # from 40 to 3.5 images/s; passive ones degrade with the load (bench/train_under_load.py). A wait
+    # setting of the user's own (OMP_WAIT_POLICY, or a spin count for a dedicated machine) is kept.
+    if "GOMP_SPINCOUNT" not in os.environ:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         code = cli.main(standalone_mode=False)
     except SynthgenError as err:

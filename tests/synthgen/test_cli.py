@@ -62,3 +62,25 @@ def test_info_and_verify_report_on_a_set(class_folders, tmp_path, capsys):
 def test_version_flag(capsys):
     code, out, _ = run_cli(["--version"], capsys)
     assert code == 0 and "synthgen" in out
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ({}, "PASSIVE"),
+    ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE"),
+    ({"GOMP_SPINCOUNT": "10000"}, None),  # the user's spin count alone decides
+])
+def test_main_makes_idle_openmp_threads_sleep_unless_the_user_chose_a_wait_setting(monkeypatch, given, expected):
+    import os
+
+    from synthgen.cli import main
+
+    for key in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):  # set first so that teardown restores what main() sets
+        monkeypatch.setenv(key, "")
+        monkeypatch.delenv(key)
+    for key, value in given.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr("sys.argv", ["synthgen", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert os.environ.get("OMP_WAIT_POLICY") == expected
