@@ -168,3 +168,8 @@ class GanTrainConfig:
     training: GanTrainingConfig = field(default_factory=GanTrainingConfig)
     augmentation: GanAugmentationConfig = field(default_factory=GanAugmentationConfig)
     sampling: GanSamplingConfig = field(default_factory=GanSamplingConfig)
+
+    def __post_init__(self) -> None:
+        if self.loss.mode_seeking and self.training.batch_size < 2:
+            raise ValueError(f"loss.mode_seeking compares pairs of generated images: training.batch_size must be "
+                             f">= 2, got {self.training.batch_size}")

@@ -87,7 +87,7 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     latents = latents.to(device)
     fakes = G(latents, conditions, [x.to(device) for x in noises])
     g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions))
-    total = g_loss + seeking * mode_seeking_loss(fakes, latents) if seeking else g_loss
+    total = (g_loss + seeking * mode_seeking_loss(fakes, latents)) if seeking else g_loss
     models.g_optimizer.zero_grad(set_to_none=True)
     total.backward()
     _average_gradients(G, world_size)
