@@ -29,12 +29,19 @@ def stage_config_sha256(stage: str, config: RunConfig) -> str:
 
 
 def _covered(stage: str, config: RunConfig) -> dict:
+    covered = _covered_parts(stage, config.section, config.created, config.train_processes)
+    return {hash_key: value for (hash_key, _), value in covered.items()}
+
+
+def _covered_parts(stage: str, section, created, processes) -> dict:
+    """The coverage rule, stated once: {(key in the hash, dotted name in messages): value}, with
+    `section(name)` giving a config section as plain values."""
     if stage == TRAIN:
-        training = {k: v for k, v in config.section(TRAIN).items() if k != SAMPLING}
-        return {"section": training, "processes": config.train_processes}
-    covered = {"section": config.section(stage), "created": config.created}
+        training = {k: v for k, v in section(TRAIN).items() if k != SAMPLING}
+        return {("section", TRAIN): training, ("processes", "train_processes"): processes}
+    covered = {("section", stage): section(stage), ("created", "created"): created}
     if stage == SAMPLE:
-        covered["train_sampling"] = config.section(TRAIN)[SAMPLING]
+        covered[("train_sampling", f"{TRAIN}.{SAMPLING}")] = section(TRAIN).get(SAMPLING)
     return covered
 
 
@@ -73,10 +80,5 @@ def _parts(stage: str, whole: dict) -> dict:
     """The covered parts of a resolved config (config_to_dict of a RunConfig), by dotted name."""
     if stage not in whole or TRAIN not in whole:
         return {}
-    if stage == TRAIN:
-        return {TRAIN: {k: v for k, v in whole[TRAIN].items() if k != SAMPLING},
-                "train_processes": whole.get("train_processes")}
-    parts = {stage: whole[stage], "created": whole.get("created")}
-    if stage == SAMPLE:
-        parts[f"{TRAIN}.{SAMPLING}"] = whole[TRAIN].get(SAMPLING)
-    return parts
+    covered = _covered_parts(stage, lambda name: whole[name], whole.get("created"), whole.get("train_processes"))
+    return {name: value for (_, name), value in covered.items()}
