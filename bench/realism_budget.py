@@ -67,6 +67,13 @@ ARMS = {
     # loosen R1 so D can see more. Neither costs time per step, so `--steps` compares them exactly.
     "gan-mode-seeking": {"loss": {"mode_seeking": 1.0}},
     "gan-r1-low": {"loss": {"r1_gamma": 0.01}},
+    # The eighth session's follow-ups: a gentler mode-seeking weight; G's capacity (costs time per step, so
+    # compare these at equal --minutes); a second training seed of the base and of R1 γ 0.01 (FD 0.50 at one seed).
+    "gan-mode-seeking-low": {"loss": {"mode_seeking": 0.1}},
+    "gan-wide-g": {"generator": {"channels": [256, 128, 64, 32]}},
+    "gan-two-convs": {"generator": {"convs_per_level": 2}},
+    "gan-seed1": {"training": {"seed": 1}},
+    "gan-r1-low-seed1": {"loss": {"r1_gamma": 0.01}, "training": {"seed": 1}},
 }
 
 
