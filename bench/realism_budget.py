@@ -74,9 +74,9 @@ ARMS = {
     "gan-two-convs": {"generator": {"convs_per_level": 2}},
     "gan-seed1": {"training": {"seed": 1}},
     "gan-r1-low-seed1": {"loss": {"r1_gamma": 0.01}, "training": {"seed": 1}},
-    # ADA's p stayed at 0 for the whole 80-minute run (D's sign on reals never passed the 0.6 target), so D
-    # saw no augmentation at all and G copied a few training images (audit 1.4 % flagged): DiffAugment's own
-    # recipe, every operation on every image.
+    # ADA's p stayed at 0 for the whole 80-minute run, which copied a few training images (audit 1.4 %):
+    # DiffAugment's own recipe, every operation on every image. Measured: not the cause (1.42 % flagged at
+    # 4 020 steps against 0.79 % for base; docs/PERFORMANCE.md, "GAN vs diffusion").
     "gan-diffaugment": {"augmentation": {"adaptive": False, "probability": 1.0}},
 }
 

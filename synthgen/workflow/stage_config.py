@@ -15,6 +15,7 @@ and upgraded in place instead of retrained.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 from synthgen.model.config_files import config_difference, config_to_dict
 from synthgen.workflow.config import RunConfig, SampleConfig
@@ -33,7 +34,7 @@ def _covered(stage: str, config: RunConfig) -> dict:
     return {hash_key: value for (hash_key, _), value in covered.items()}
 
 
-def _covered_parts(stage: str, section, created, processes) -> dict:
+def _covered_parts(stage: str, section: Callable[[str], dict], created: str | None, processes: int | None) -> dict:
     """The coverage rule, stated once: {(key in the hash, dotted name in messages): value}, with
     `section(name)` giving a config section as plain values."""
     if stage == TRAIN:
