@@ -129,9 +129,10 @@ def step_ratio(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     config = with_overrides(load_train_config(args.config), training={"grid_per_class": 0})
-    data = load_training_data(ImageSet.open(args.data), "train", config.conditioning.use_findings)
+    image_set = ImageSet.open(args.data)
+    data = load_training_data(image_set, "train", config.conditioning.use_findings)
     with tempfile.TemporaryDirectory() as tmp:
-        trainer = GanTrainer(config, data, RunFolder(Path(tmp)), torch.device("cpu"), 0, 1, False)
+        trainer = GanTrainer(config, data, image_set, RunFolder(Path(tmp)), torch.device("cpu"), 0, 1, False)
         G, D = build_models(config, data)
         bare = (G, D, *build_optimizers(G, D, config))
         ours, theirs = [], []

@@ -42,28 +42,43 @@ class EMAChoice:
                                  "on the training split"}
 
 
+class FDReference:
+    """Held-out real images embedded once; `fd(images)` scores samples drawn for `conditions` and `seeds`."""
+
+    def __init__(self, training: TrainingData, image_set: ImageSet, use_findings: bool, n_images: int,
+                 seed: int) -> None:
+        from validation.classifier import Recipe, train_classifier
+        from validation.features import classifier_encoder
+
+        reference, self.split = _reference(training, image_set, use_findings)
+        rng = np.random.default_rng([seed, 0xE3A])
+        rows = np.sort(rng.choice(len(reference), size=min(n_images, len(reference)), replace=False))
+        classes = len(training.label_space.classes)
+        labels = training.conditions[:, :classes].argmax(1).numpy()
+        classifier = train_classifier(to_unit(training.images), labels, classes, Recipe(steps=FEATURE_STEPS), seed)
+        self.encoder = classifier_encoder(classifier, "EMA choice")
+        self.real = self.encoder.embed(to_unit(reference.images[rows]))
+        self.conditions = reference.conditions[rows]
+        self.seeds = [int(s) for s in rng.integers(0, 2 ** 62, size=len(rows))]
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+    def fd(self, images: torch.Tensor) -> float:
+        from validation.realism import frechet_distance
+
+        return round(frechet_distance(self.real, self.encoder.embed(to_unit(images))), 4)
+
+
 def choose_profile(candidates: dict[str, nn.Module], training: TrainingData, image_set: ImageSet,
                    use_findings: bool, n_images: int, seed: int, sample: Sample) -> EMAChoice:
     """The candidate with the lowest FD against the reference images (ties: the first)."""
-    from validation.classifier import Recipe, train_classifier
-    from validation.features import classifier_encoder
-    from validation.realism import frechet_distance
-
-    reference, split = _reference(training, image_set, use_findings)
-    rng = np.random.default_rng([seed, 0xE3A])
-    rows = np.sort(rng.choice(len(reference), size=min(n_images, len(reference)), replace=False))
-    classes = len(training.label_space.classes)
-    labels = training.conditions[:, :classes].argmax(1).numpy()
-    classifier = train_classifier(_unit(training.images), labels, classes, Recipe(steps=FEATURE_STEPS), seed)
-    encoder = classifier_encoder(classifier, "EMA choice")
-    real = encoder.embed(_unit(reference.images[rows]))
-    seeds = [int(s) for s in rng.integers(0, 2 ** 62, size=len(rows))]
+    reference = FDReference(training, image_set, use_findings, n_images, seed)
     fd = {}
     for name, module in candidates.items():
-        images = sample(module, reference.conditions[rows], seeds)
-        fd[name] = round(frechet_distance(real, encoder.embed(_unit(images))), 4)
-        log.info("EMA profile %s: FD %.4f against %d %s images", name, fd[name], len(rows), split)
-    return EMAChoice(min(fd, key=fd.get), fd, split, len(rows))
+        fd[name] = reference.fd(sample(module, reference.conditions, reference.seeds))
+        log.info("EMA profile %s: FD %.4f against %d %s images", name, fd[name], len(reference), reference.split)
+    return EMAChoice(min(fd, key=fd.get), fd, reference.split, len(reference))
 
 
 def _reference(training: TrainingData, image_set: ImageSet, use_findings: bool) -> tuple[TrainingData, str]:
@@ -76,6 +91,6 @@ def _reference(training: TrainingData, image_set: ImageSet, use_findings: bool) 
     return training, "train"
 
 
-def _unit(images: torch.Tensor) -> np.ndarray:
+def to_unit(images: torch.Tensor) -> np.ndarray:
     """(N, 1, H, W) in [-1, 1] -> float32 (N, H, W) in [0, 1], as validation's networks take them."""
     return ((images[:, 0].float() + 1.0) / 2.0).clamp(0, 1).numpy()

@@ -11,6 +11,8 @@
     RUN/log.csv                 step, loss, learning rate, images/s, elapsed seconds
     RUN/tensorboard/            TensorBoard events
     RUN/samples/step-NNNNNNN.png  a grid per class (rows) at each checkpoint
+    RUN/snapshots/step-NNNNNNN.pt  a GAN's EMA generator every training.snapshot_every steps (candidates
+                                for the final weights; model_card.json's `selection` says which won)
 """
 
 from __future__ import annotations
@@ -97,6 +99,13 @@ class RunFolder:
 
     def sample_grid(self, step: int) -> Path:
         return self.root / "samples" / f"step-{step:07d}.png"
+
+    def snapshot(self, step: int) -> Path:
+        return self.root / "snapshots" / f"step-{step:07d}.pt"
+
+    def snapshot_steps(self) -> list[int]:
+        """Steps of the snapshots written so far, in order."""
+        return sorted(int(path.stem.removeprefix("step-")) for path in (self.root / "snapshots").glob("step-*.pt"))
 
 
 def save_model(model_dir: Path, state_dict: dict, config: Document) -> str:

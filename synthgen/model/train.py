@@ -81,7 +81,7 @@ def train(data: Path, out: Path, config: "TrainConfig | GanTrainConfig | Path | 
     if isinstance(config, GanTrainConfig):  # model.kind: gan
         from synthgen.model.gan.train import train_gan
 
-        return train_gan(config, dataset, run, device, rank, world_size, progress, resume)
+        return train_gan(config, dataset, image_set, run, device, rank, world_size, progress, resume)
     return _Trainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
 
 

@@ -125,6 +125,11 @@ class GanTrainingConfig:
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
     checkpoint_every: int = 500
+    # Keep the EMA of G every this many steps (a multiple of checkpoint_every) as a candidate for the final
+    # weights: the one with the best validation FD among those that copy no more than held-out real images
+    # (synthgen/model/gan/select.py). None: the last EMA, as trained.
+    snapshot_every: int | None = None
+    selection_images: int = 2000  # samples per candidate scored for that choice
     log_every: int = 20
     grid_per_class: int = 8
     seed: int = 0
@@ -132,8 +137,11 @@ class GanTrainingConfig:
     split: str = "train"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "d_steps"):
+        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "d_steps", "selection_images"):
             _positive(name, getattr(self, name))
+        if self.snapshot_every is not None and (self.snapshot_every <= 0 or self.snapshot_every % self.checkpoint_every):
+            raise ValueError(f"snapshot_every must be a positive multiple of checkpoint_every ({self.checkpoint_every}), "
+                             f"got {self.snapshot_every}")
         if self.steps is None and self.minutes is None:
             raise ValueError("give steps, minutes or both (steps: the most steps, minutes: the wall budget)")
         for name in ("steps", "minutes"):

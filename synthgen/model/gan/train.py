@@ -10,6 +10,7 @@ D's hinge loss; TensorBoard also gets G's loss, R1 and the augmentation probabil
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import time
@@ -19,6 +20,7 @@ from torch.optim.swa_utils import AveragedModel
 
 from synthgen.errors import SynthgenError
 from synthgen.hashing import file_sha256
+from synthgen.imageset import ImageSet
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
 from synthgen.model.devices import budget_limits, should_stop
@@ -28,12 +30,13 @@ from synthgen.model.gan.config import GanTrainConfig
 from synthgen.model.gan.grid import gan_class_grid
 from synthgen.model.gan.networks import Generator, ProjectionDiscriminator
 from synthgen.model.gan.pipeline import GanPipeline
+from synthgen.model.gan.select import choose_snapshot, selection_audit_groups
 from synthgen.model.gan.step import GanModels, StepLosses, adversarial_step, build_optimizers
 from synthgen.model.grid import typical_conditions, write_grid
 from synthgen.model.labels import label_prior
 from synthgen.model.model_card import ModelCard, training_data_fields
 from synthgen.model.network import count_parameters
-from synthgen.model.run_folder import RunFolder
+from synthgen.model.run_folder import RunFolder, load_state_dict
 from synthgen.model.train import TrainResult, config_sha256
 from synthgen.model.train_log import TrainingLog, budget_text, training_progress
 from synthgen.versions import library_versions
@@ -54,9 +57,11 @@ def build_models(config: GanTrainConfig, dataset: TrainingData) -> tuple[Generat
 
 
 class GanTrainer:
-    def __init__(self, config: GanTrainConfig, dataset: TrainingData, run: RunFolder, device: torch.device,
-                 rank: int, world_size: int, progress: bool) -> None:
-        self.config, self.dataset, self.run = config, dataset, run
+    def __init__(self, config: GanTrainConfig, dataset: TrainingData, image_set: ImageSet, run: RunFolder,
+                 device: torch.device, rank: int, world_size: int, progress: bool) -> None:
+        self.config, self.dataset, self.image_set, self.run = config, dataset, image_set, run
+        if config.training.snapshot_every:
+            selection_audit_groups(image_set)  # fail now, not after the budget, when copying cannot be checked
         self.device, self.rank, self.world_size, self.progress = device, rank, world_size, progress
         generator, discriminator = build_models(config, dataset)
         generator.to(device)
@@ -164,6 +169,9 @@ class GanTrainer:
         if self.rank != 0:
             return
         m = self.models
+        every = self.config.training.snapshot_every
+        if every and step % every == 0:  # before the checkpoint: a resume from it never misses this snapshot
+            save_checkpoint(self.run.snapshot(step), self.ema.module.state_dict())
         save_checkpoint(self.run.checkpoint, {
             "step": step, "generator": m.generator.state_dict(), "discriminator": m.discriminator.state_dict(),
             "ema": self.ema.state_dict(), "g_optimizer": m.g_optimizer.state_dict(),
@@ -196,13 +204,34 @@ class GanTrainer:
         log.info("resuming %s from step %d", self.run.root, state["step"])
         return int(state["step"]), float(state["trained_s"])
 
-    def _pipeline(self) -> GanPipeline:
-        return GanPipeline(self.ema.module, self.dataset.label_space, self.dataset.image_size, self.dataset.bit_depth,
+    def _pipeline(self, generator: torch.nn.Module | None = None) -> GanPipeline:
+        return GanPipeline(generator or self.ema.module, self.dataset.label_space, self.dataset.image_size, self.dataset.bit_depth,
                            label_prior(self.dataset.conditions, self.dataset.label_space))
 
+    def _choose_weights(self, steps: int) -> tuple[torch.nn.Module, dict | None]:
+        """The final EMA of G, or (training.snapshot_every) the snapshot select.py picks."""
+        t = self.config.training
+        candidates: dict[str, torch.nn.Module] = {}
+        for step in self.run.snapshot_steps():
+            if step < steps:
+                candidates[f"step-{step:07d}"] = snapshot = copy.deepcopy(self.ema.module)
+                snapshot.load_state_dict(load_state_dict(self.run.snapshot(step)))
+        if not t.snapshot_every or not candidates:
+            return self.ema.module, None
+        candidates["final"] = self.ema.module
+
+        def sample(module, conditions, seeds):
+            return self._pipeline(module)(conditions, seeds, self.config.sampling.truncation, self.device)
+
+        choice = choose_snapshot(candidates, self.dataset, self.image_set, self.config.conditioning.use_findings,
+                                 t.selection_images, t.seed, sample)
+        log.info("GAN weights: %s of %s", choice.chosen, ", ".join(candidates))
+        return candidates[choice.chosen], choice.to_dict()
+
     def _finish(self, steps: int, last: StepLosses | None, wall_time_s: float) -> str:
-        pipeline = self._pipeline()
-        sha = pipeline.save(self.run.model_dir, self.ema.module.state_dict())
+        generator, selection = self._choose_weights(steps)
+        pipeline = self._pipeline(generator)
+        sha = pipeline.save(self.run.model_dir, generator.state_dict())
         t = self.config.training
         card = ModelCard(
             model_sha256=sha,
@@ -220,6 +249,7 @@ class GanTrainer:
             device=str(self.device),
             final_loss=last.discriminator if last else float("nan"),
             final_generator_loss=last.generator if last else float("nan"),
+            selection=selection,
             wall_time_s=round(wall_time_s, 1),
             versions=library_versions(),
         )
@@ -230,10 +260,10 @@ class GanTrainer:
         return file_sha256(self.run.weights)
 
 
-def train_gan(config: GanTrainConfig, dataset: TrainingData, run: RunFolder, device: torch.device, rank: int,
-              world_size: int, progress: bool, resume: bool) -> TrainResult:
+def train_gan(config: GanTrainConfig, dataset: TrainingData, image_set: ImageSet, run: RunFolder, device: torch.device,
+              rank: int, world_size: int, progress: bool, resume: bool) -> TrainResult:
     """Called by model.train.train once the run folder's header is written or checked (as for diffusion)."""
-    result = GanTrainer(config, dataset, run, device, rank, world_size, progress).fit(resume)
+    result = GanTrainer(config, dataset, image_set, run, device, rank, world_size, progress).fit(resume)
     if world_size > 1:
         # Leave together: a process that exits while another still drains its last all-reduce made gloo
         # abort that one (SIGABRT) now and then under load.
