@@ -70,6 +70,10 @@ def train(data: Path, out: Path, config: "TrainConfig | GanTrainConfig | Path | 
     dataset = load_training_data(image_set, config.training.split, config.conditioning.use_findings)
     if isinstance(config, TrainConfig):
         config = with_measured_sigma_data(config, dataset)
+    if isinstance(config, GanTrainConfig) and config.training.snapshot_every:
+        from synthgen.model.gan.select import selection_audit_groups
+
+        selection_audit_groups(image_set)  # before anything is written: copying must be checkable at the end
     run = RunFolder(Path(out))
     rank, world_size = start_distributed(config.training.device)
     device = training_device(config.training.device, rank)

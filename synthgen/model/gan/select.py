@@ -93,7 +93,7 @@ def pick(candidates: list[Candidate]) -> str:
 def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, image_set: ImageSet,
                     use_findings: bool, n_images: int, seed: int, sample: Sample) -> SnapshotChoice:
     """Score every candidate (FD and copying) and pick one; `candidates` in training order."""
-    from privacy.audit import AuditOptions, run_audit
+    from privacy.audit import run_audit
     from privacy.calibrate import compare
 
     train, holdout = selection_audit_groups(image_set)
@@ -110,7 +110,7 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
     from privacy.images import AuditImages
 
     synthetic = AuditImages.from_arrays("snapshots", np.concatenate(pixels), names, names)
-    comparison, _ = run_audit(train, synthetic, holdout, AuditOptions(selftest_copies=0),
+    comparison, _ = run_audit(train, synthetic, holdout, audit_options(),
                               holdout_name=f"the val and test splits of {image_set.root}")
     holdout_share = float(comparison.holdout_flagged.mean())
     # At least one held-out image's worth: a calibrated threshold can flag none of a small held-out set.
@@ -126,16 +126,22 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
     return SnapshotChoice(pick(scored), scored, holdout_share, reference.split, len(reference))
 
 
+def audit_options():
+    """The audit's defaults, without its self-test (planted copies test the audit, not the candidates)."""
+    from privacy.audit import AuditOptions
+
+    return AuditOptions(selftest_copies=0)
+
+
 def selection_audit_groups(image_set: ImageSet) -> tuple:
     """The training split and the held-out images (val + test) the copying check compares, as
     `synthgen audit` does by default; a clear error when there are too few to calibrate it."""
-    from privacy.audit import AuditOptions
     from privacy.calibrate import MIN_TRAIN_IMAGES, min_holdout_images
     from privacy.images import AuditImages
 
     train = AuditImages.from_image_set(image_set, image_set.indices("train"))
     held = np.concatenate([image_set.indices("val"), image_set.indices("test")])
-    needed = min_holdout_images(AuditOptions().fpr)
+    needed = min_holdout_images(audit_options().fpr)
     if len(held) < needed or len(train) < MIN_TRAIN_IMAGES:
         raise SynthgenError(
             f"training.snapshot_every checks copying against the val and test splits of {image_set.root}: they hold "

@@ -30,7 +30,7 @@ from synthgen.model.gan.config import GanTrainConfig
 from synthgen.model.gan.grid import gan_class_grid
 from synthgen.model.gan.networks import Generator, ProjectionDiscriminator
 from synthgen.model.gan.pipeline import GanPipeline
-from synthgen.model.gan.select import choose_snapshot, selection_audit_groups
+from synthgen.model.gan.select import choose_snapshot
 from synthgen.model.gan.step import GanModels, StepLosses, adversarial_step, build_optimizers
 from synthgen.model.grid import typical_conditions, write_grid
 from synthgen.model.labels import label_prior
@@ -60,8 +60,6 @@ class GanTrainer:
     def __init__(self, config: GanTrainConfig, dataset: TrainingData, image_set: ImageSet, run: RunFolder,
                  device: torch.device, rank: int, world_size: int, progress: bool) -> None:
         self.config, self.dataset, self.image_set, self.run = config, dataset, image_set, run
-        if config.training.snapshot_every:
-            selection_audit_groups(image_set)  # fail now, not after the budget, when copying cannot be checked
         self.device, self.rank, self.world_size, self.progress = device, rank, world_size, progress
         generator, discriminator = build_models(config, dataset)
         generator.to(device)

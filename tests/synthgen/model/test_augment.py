@@ -52,7 +52,8 @@ def test_default_augmentation_draws_the_same_numbers_as_before_warp_probability_
     # Golden value from the code before warp_probability and the labels: a run resumed across that
     # change, or rerun with the same seed, sees the same training batches.
     out = augment(random_images(8), AugmentationConfig(), torch.Generator().manual_seed(0)).images
-    assert float(out.double().sum()) == pytest.approx(-10.482360498281196, abs=1e-9)
+    # float32 arithmetic differs in the last bits between CPUs (AVX2 vs AVX-512); other draws move it by whole units
+    assert float(out.double().sum()) == pytest.approx(-10.482360498281196, abs=1e-4)
 
 
 def test_warp_probability_zero_leaves_every_pixel_in_place_and_labels_say_so():

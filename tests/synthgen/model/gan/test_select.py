@@ -1,0 +1,123 @@
+"""Choosing the GAN's final weights among snapshots: the rule, the copying check, the run folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from privacy.audit import AuditOptions
+from privacy.encoder import EncoderConfig
+from synthgen.chest_phantom import phantom
+from synthgen.errors import SynthgenError
+from synthgen.imageset import ImageSet
+from synthgen.model.config_files import config_from_dict
+from synthgen.model.data import load_training_data
+from synthgen.model.gan import select
+from synthgen.model.gan.select import COPYING_SIGNIFICANCE, Candidate, choose_snapshot, pick
+from synthgen.model.train import train
+from tests.fixtures.gan import TINY_GAN, tiny_gan_config
+from tests.fixtures.model import state_dicts_equal
+
+
+def _candidate(name: str, fd: float, p: float, flagged: int = 0) -> Candidate:
+    return Candidate(name, fd, flagged, 100, p)
+
+
+def test_pick_takes_the_lowest_fd_among_candidates_that_do_not_copy():
+    scored = [_candidate("step-1", 3.0, 0.9), _candidate("step-2", 1.0, 0.001, 9), _candidate("final", 2.0, 0.5)]
+    assert pick(scored) == "final"  # step-2 has the best FD but copies
+
+
+def test_pick_prefers_the_later_candidate_on_equal_fd_and_the_fewest_flagged_when_all_copy():
+    assert pick([_candidate("step-1", 1.0, 0.9), _candidate("final", 1.0, 0.9)]) == "final"
+    copying = [_candidate("step-1", 5.0, 0.001, 4), _candidate("step-2", 1.0, 0.0001, 9), _candidate("final", 2.0, 0.0, 30)]
+    assert pick(copying) == "step-1"
+
+
+def test_a_candidate_passes_exactly_at_the_significance_level():
+    assert _candidate("a", 1.0, COPYING_SIGNIFICANCE).passes
+    assert not _candidate("a", 1.0, np.nextafter(COPYING_SIGNIFICANCE, 0)).passes
+    assert _candidate("a", 1.0, 0.5, 7).to_dict() == {"fd": 1.0, "flagged": 7, "flagged_fraction": 0.07,
+                                                      "binomial_p": 0.5, "passes": True}
+
+
+@pytest.mark.parametrize("training, fragment", [
+    ({"snapshot_every": 4}, "snapshot_every must be a positive multiple of checkpoint_every (3), got 4"),
+    ({"snapshot_every": 0}, "snapshot_every must be a positive multiple"),
+    ({"selection_images": 0}, "selection_images must be > 0"),
+])
+def test_bad_snapshot_keys_are_one_line_errors(training, fragment):
+    data = {key: dict(value) for key, value in TINY_GAN.items()}
+    data["training"].update(training)
+    with pytest.raises(SynthgenError) as error:
+        config_from_dict(data)
+    assert fragment in str(error.value) and "\n" not in str(error.value)
+
+
+def test_too_few_held_out_images_for_the_copying_check_fails_before_anything_is_written(data16, tmp_path):
+    config = tiny_gan_config(training={"snapshot_every": 3})
+    with pytest.raises(SynthgenError) as error:
+        train(data16, tmp_path / "run", config, progress=False)
+    message = str(error.value)
+    assert "training.snapshot_every" in message and "val and test splits" in message and "at least 100" in message
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def data600(tmp_path_factory) -> Path:
+    """600 phantom images of 16²: 117 of them in val + test, enough to calibrate the audit at fpr 0.01."""
+    return phantom(tmp_path_factory.mktemp("select") / "set", n=600, size=16, seed=1).root
+
+
+@pytest.fixture
+def quick_audit(monkeypatch):
+    """The audit's encoder trained 40 steps instead of 400: the same engine, a fraction of the time."""
+    monkeypatch.setattr(select, "audit_options",
+                        lambda: AuditOptions(selftest_copies=0, encoder=EncoderConfig(steps=40)))
+
+
+class _Copier(nn.Module):
+    """Stands for a generator that reproduces training images."""
+
+
+class _Blur(nn.Module):
+    """Stands for a generator that draws smooth blobs, nothing like any training image."""
+
+
+def test_a_copying_snapshot_is_rejected_even_with_the_best_fd(data600, quick_audit):
+    image_set = ImageSet.open(data600)
+    training = load_training_data(image_set, "train", use_findings=False)
+    copier, blur = _Copier(), _Blur()
+
+    def sample(module, conditions, seeds):
+        if module is copier:
+            return training.images[[s % len(training) for s in seeds]]
+        noise = torch.Generator().manual_seed(int(seeds[0]) % 2 ** 31)
+        blobs = torch.rand(len(seeds), 1, 4, 4, generator=noise) * 2 - 1
+        return nn.functional.interpolate(blobs, size=16, mode="bilinear", align_corners=False)
+
+    choice = choose_snapshot({"step-0000003": blur, "final": copier}, training, image_set, False, 64, 0, sample)
+    scores = choice.to_dict()["candidates"]
+    assert scores["final"]["fd"] < scores["step-0000003"]["fd"]  # copies look real...
+    assert scores["final"]["flagged"] == 64 and not scores["final"]["passes"]  # ...and every one is flagged
+    assert scores["step-0000003"]["flagged"] == 0 and scores["step-0000003"]["passes"]
+    assert choice.chosen == "step-0000003" and choice.fd_reference == "val" and choice.fd_images == 62
+
+
+def test_a_run_with_snapshots_keeps_the_chosen_one_and_records_every_score(data600, quick_audit, tmp_path):
+    run = tmp_path / "run"
+    train(data600, run, tiny_gan_config(training={"snapshot_every": 3, "selection_images": 32}), progress=False)
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["step-0000003.pt", "step-0000006.pt"]
+    card = json.loads((run / "model" / "model_card.json").read_text())
+    selection = card["selection"]
+    assert list(selection["candidates"]) == ["step-0000003", "final"]  # the step-6 snapshot is the final EMA
+    assert selection["chosen"] in selection["candidates"] and 0.0 <= selection["holdout_flagged_fraction"] < 0.05
+    weights = torch.load(run / "model" / "weights.pt", weights_only=True)
+    chosen = (run / "snapshots" / "step-0000003.pt" if selection["chosen"] == "step-0000003"
+              else run / "snapshots" / "step-0000006.pt")
+    assert state_dicts_equal(weights, torch.load(chosen, weights_only=True))
