@@ -28,7 +28,7 @@ from validation.classifier import Recipe
 from validation.data import DEFAULT_MIN_PER_CLASS, ExternalTest, load_external_tests, load_validation_data
 from validation.features import Encoder, classifier_encoder, load_torchscript_encoder
 from validation.findings import finding_steps, score_findings
-from validation.generator_run import read_training_curves
+from validation.generator_run import read_training_curves, read_weight_choice
 from validation.metrics_document import METRICS_FILE, ValidationMetrics
 from validation.options import ValidateOptions
 from validation.realism import RealismOptions, feature_realism
@@ -154,6 +154,7 @@ def validate(
         "external_tests": external,
         "audit": audit_summary,
         "training_curves": read_training_curves(data.synthetic.image_set),
+        "generator_weights": read_weight_choice(data.synthetic.image_set),
         "thresholds": THRESHOLDS,
         "warnings": _warnings(data),
     }

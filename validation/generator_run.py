@@ -1,4 +1,5 @@
-"""The generator's training curve, found through the synthetic set's provenance.
+"""The generator's training curve and how its final weights were chosen, found through the
+synthetic set's provenance.
 
 A set written by `synthgen sample` (or filtered from one) names its training run folder in its
 provenance (synthgen/model/sample_provenance.py); the curve is that run's `log.csv` (the columns of
@@ -46,6 +47,17 @@ def read_training_curves(image_set: ImageSet) -> dict | None:
     return {"run": str(run.root), "log": str(run.log), "x": STEP_COLUMN,
             "xs": [_finite(row[STEP_COLUMN]) for row in kept],
             "series": {LOSS_COLUMN: [_finite(row[LOSS_COLUMN]) for row in kept]}}
+
+
+def read_weight_choice(image_set: ImageSet) -> dict | None:
+    """How the sampled model's final weights were chosen, from its model card: {"kind", "steps", "ema",
+    "selection"} (`selection`: a GAN's snapshot choice, synthgen/model/gan/select.py; `ema`: the EMA kept,
+    or the post-hoc profile chosen); None for a set that was not sampled or whose card is unknown."""
+    provenance = SampleProvenance.of(image_set)
+    card = provenance.model_card if provenance is not None else None
+    if card is None:
+        return None
+    return {"kind": card.kind, "steps": card.steps, "ema": card.ema, "selection": card.selection}
 
 
 def _finite(value: str) -> float | None:

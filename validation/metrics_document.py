@@ -42,3 +42,6 @@ class ValidationMetrics(Document):
     warnings: list[str]
     verdicts: dict[str, dict]  # realism, utility, label_fidelity, privacy: {level, text, ...}
     timings: dict[str, float]  # seconds per step
+    # How the sampled model's final weights were chosen (its model card's kind, steps, ema, selection);
+    # null when the set was not sampled by synthgen, and in files written before it existed
+    generator_weights: dict | None = None

@@ -109,6 +109,7 @@ def render_report(metrics: dict, data: ValidationData, results: dict[str, Regime
         audit_space_columns=space_columns,
         audit_montages=montages,
         training=training,
+        weights=metrics.get("generator_weights"),
         thresholds_text=(
             f"utility and label fidelity good at an AUC ratio ≥ {thresholds['auc_ratio_good']}, moderate ≥ "
             f"{thresholds['auc_ratio_moderate']}; realism good at an FD ratio (synthetic / upper 95 % bound of real-vs-real) ≤ "

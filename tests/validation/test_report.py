@@ -19,7 +19,8 @@ from validation.api import validate
 from validation.audit_summary import LEVELS
 from validation.metrics_document import ValidationMetrics
 from tests.fixtures.cli import run_cli
-from tests.fixtures.validation import TINY_OPTIONS, measured_audit_folder, run_folder, sampled_provenance, toy_set
+from tests.fixtures.validation import (SNAPSHOT_SELECTION, TINY_OPTIONS, measured_audit_folder, run_folder,
+                                      sampled_provenance, toy_set)
 
 
 EXPECTED_REGIMES = ["TRTR", "TSTR", "TRTS", "R+S", "R25", "R25+S"]
@@ -31,7 +32,8 @@ def good_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("validate-good")
     real = toy_set(root / "real", n=150, seed=0)
     run = run_folder(root / "generator-run")
-    synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic", provenance=sampled_provenance(run, real))
+    synthetic = toy_set(root / "synthetic", n=100, seed=1, kind="synthetic",
+                        provenance=sampled_provenance(run, real, SNAPSHOT_SELECTION))
     audit = measured_audit_folder(root / "audit", real, synthetic)
     site_b = toy_set(root / "site-b", n=60, seed=5)
     result = validate(real, real, synthetic, root / "out", audit=audit, seeds=2, low_data=(0.25,),
@@ -135,6 +137,16 @@ def test_every_regime_tested_on_real_is_scored_on_each_external_set(good_run):
     assert "site-b" in good_run.metrics["verdicts"]["utility"]["text"]
     html = good_run.report.read_text()
     assert "<h3>External test sets</h3>" in html and "site-b macro ROC-AUC" in html
+
+
+def test_the_generators_weight_choice_is_in_metrics_and_the_report(good_run):
+    weights = good_run.metrics["generator_weights"]
+    assert weights == {"kind": "gan", "steps": 6, "ema": None, "selection": SNAPSHOT_SELECTION}
+    assert ValidationMetrics.read(good_run.out / "metrics.json").generator_weights == weights
+    html = good_run.report.read_text()
+    assert "The model's weights are <strong>step-0000003</strong> of 2 candidates (6 training steps)" in html
+    assert "<td class=\"left\">step-0000003 (kept)</td><td>2.500</td><td>1</td><td>0.50</td>" in html
+    assert "<td class=\"left\">final</td><td>1.250</td><td>9</td><td>4.50</td><td>0.0001</td><td class=\"left\">copies</td>" in html
 
 
 def test_report_is_self_contained_with_every_section(good_run):

@@ -15,7 +15,7 @@ from synthgen.imageset import ImageSet
 from validation.audit_summary import read_audit
 from validation.data import external_test_spec, load_external_tests, load_validation_data, split_argument
 from validation.features import load_torchscript_encoder
-from validation.generator_run import read_training_curves
+from validation.generator_run import read_training_curves, read_weight_choice
 from tests.fixtures.cli import assert_clean_error, run_cli
 from tests.fixtures.validation import audit_folder, measured_audit_folder, run_folder, sampled_provenance, toy_set
 
@@ -244,6 +244,8 @@ def test_training_curves_follow_the_sampled_sets_run(tmp_path, sets):
     assert curves["series"]["loss"] == pytest.approx([1, 0.5, 1 / 3, 0.25, 0.2], rel=1e-5)
     assert curves["log"] == str(run / "log.csv")
     assert read_training_curves(ImageSet.open(sets["synthetic"])) is None  # not sampled: no run to follow
+    assert read_weight_choice(ImageSet.open(sampled)) is None  # no model card in its provenance
+    assert read_weight_choice(ImageSet.open(sets["synthetic"])) is None
     moved = toy_set(tmp_path / "moved", n=20, seed=3, kind="synthetic",
                     provenance=sampled_provenance(tmp_path / "missing", sets["real"]))
     assert read_training_curves(ImageSet.open(moved)) is None  # the run folder stayed on another machine

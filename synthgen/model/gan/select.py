@@ -95,6 +95,7 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
     """Score every candidate (FD and copying) and pick one; `candidates` in training order."""
     from privacy.audit import run_audit
     from privacy.calibrate import compare
+    from privacy.images import AuditImages
 
     train, holdout = selection_audit_groups(image_set)
     reference = FDReference(training, image_set, use_findings, n_images, seed)
@@ -107,8 +108,6 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
         pixels.append(to_unit(sample(module, training.conditions[rows], seeds)))
         log.info("GAN snapshot %s: FD %.4f against %d %s images", name, fd[name], len(reference), reference.split)
     names = [f"{name}-{i}" for name in candidates for i in range(n_images)]
-    from privacy.images import AuditImages
-
     synthetic = AuditImages.from_arrays("snapshots", np.concatenate(pixels), names, names)
     comparison, _ = run_audit(train, synthetic, holdout, audit_options(),
                               holdout_name=f"the val and test splits of {image_set.root}")
