@@ -207,7 +207,7 @@ def test_report_renders_in_headless_chromium(good_run, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check is not None, "the page's load handler did not run"
-    assert check.group(1) == "images=9 broken=0 tables=11 errors=0"
+    assert check.group(1) == "images=9 broken=0 tables=12 errors=0"  # 12: the GAN snapshot choice
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
