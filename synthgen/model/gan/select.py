@@ -71,7 +71,8 @@ class SnapshotChoice:
         return {
             "chosen": self.chosen,
             "rule": (f"lowest FD among candidates whose audit-flagged count is not above the held-out real images' "
-                     f"share (one-sided binomial p >= {COPYING_SIGNIFICANCE}); none passing: fewest flagged"),
+                     f"share, or one held-out image's worth if larger (one-sided binomial p >= {COPYING_SIGNIFICANCE}); "
+                     "none passing: fewest flagged"),
             "holdout_flagged_fraction": round(self.holdout_flagged_fraction, 5),
             "fd_scored_against": self.fd_reference,
             "fd_images": self.fd_images,

@@ -203,18 +203,22 @@ class GanTrainer:
         return int(state["step"]), float(state["trained_s"])
 
     def _pipeline(self, generator: torch.nn.Module | None = None) -> GanPipeline:
-        return GanPipeline(generator or self.ema.module, self.dataset.label_space, self.dataset.image_size, self.dataset.bit_depth,
+        return GanPipeline(self.ema.module if generator is None else generator, self.dataset.label_space,
+                           self.dataset.image_size, self.dataset.bit_depth,
                            label_prior(self.dataset.conditions, self.dataset.label_space))
 
     def _choose_weights(self, steps: int) -> tuple[torch.nn.Module, dict | None]:
         """The final EMA of G, or (training.snapshot_every) the snapshot select.py picks."""
         t = self.config.training
+        if not t.snapshot_every:
+            return self.ema.module, None
         candidates: dict[str, torch.nn.Module] = {}
         for step in self.run.snapshot_steps():
-            if step < steps:
-                candidates[f"step-{step:07d}"] = snapshot = copy.deepcopy(self.ema.module)
-                snapshot.load_state_dict(load_state_dict(self.run.snapshot(step)))
-        if not t.snapshot_every or not candidates:
+            if step < steps:  # a snapshot at the last step is the final EMA itself
+                path = self.run.snapshot(step)
+                candidates[path.stem] = snapshot = copy.deepcopy(self.ema.module)
+                snapshot.load_state_dict(load_state_dict(path))
+        if not candidates:
             return self.ema.module, None
         candidates["final"] = self.ema.module
 
