@@ -81,7 +81,8 @@ ARMS = {
 }
 
 
-def arm_config(base: Path, arm: str, steps: int | None, minutes: float | None, device: str):
+def arm_config(base: Path, arm: str, steps: int | None, minutes: float | None, device: str,
+               final_weights: bool = False):
     from synthgen.model.config_files import config_to_dict, load_train_config, config_from_dict
 
     data = config_to_dict(load_train_config(base))
@@ -91,6 +92,8 @@ def arm_config(base: Path, arm: str, steps: int | None, minutes: float | None, d
                      f"{', '.join(data)}")
         data[section].update(values)
     data["training"].update({"device": device, "grid_per_class": 0})
+    if final_weights and "snapshot_every" in data["training"]:
+        data["training"]["snapshot_every"] = None  # a GAN arm keeps its final EMA (no snapshot choice)
     if steps is not None or minutes is not None:
         data["training"].update({"steps": steps, "minutes": minutes})
         if steps is None and data["training"].get("lr_schedule") == "cosine":
@@ -109,7 +112,7 @@ def train_arm(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     folder = args.out / args.arm
-    config = arm_config(args.base, args.arm, args.steps, args.minutes, args.device)
+    config = arm_config(args.base, args.arm, args.steps, args.minutes, args.device, args.final_weights)
     started = time.perf_counter()
     # --resume continues an arm a session's end killed (from its last checkpoint, bit for bit)
     resume = args.resume and (folder / "run" / "checkpoints" / "last.pt").is_file()
@@ -142,6 +145,7 @@ def train_all(args: argparse.Namespace) -> None:
             command += ["--steps", str(args.steps)] if args.steps else []
             command += ["--minutes", str(args.minutes)] if args.minutes else []
             command += ["--resume"] if args.resume else []
+            command += ["--final-weights"] if args.final_weights else []
             log = open(args.out / f"{arm}.log", "a" if args.resume else "w")
             running.append((arm, subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)))
         time.sleep(2)
@@ -216,6 +220,8 @@ def main() -> None:
         p.add_argument("--n", type=int, default=2000, help="synthetic images per arm")
         p.add_argument("--device", default="cpu")
         p.add_argument("--resume", action="store_true", help="continue arms from their last checkpoints")
+        p.add_argument("--final-weights", action="store_true",
+                       help="GAN arms keep their final EMA weights (no snapshot choice: compares recipes, not choices)")
         if name == "train":
             p.add_argument("--arms", default="vp-minsnr,vp-uniform,edm,edm-ema")
             p.add_argument("--parallel", type=int, default=1)
