@@ -78,6 +78,10 @@ ARMS = {
     # DiffAugment's own recipe, every operation on every image. Measured: not the cause (1.42 % flagged at
     # 4 020 steps against 0.79 % for base; docs/PERFORMANCE.md, "GAN vs diffusion").
     "gan-diffaugment": {"augmentation": {"adaptive": False, "probability": 1.0}},
+    # Every arm's normal chests were framed alike (eleventh session's grids): D's sum pooling cannot tell
+    # where a feature sits, so a dense head over its last map (StyleGAN2's epilogue) lets it score the layout.
+    "gan-d-flatten": {"discriminator": {"head": "flatten"}},
+    "gan-d-flatten-seed1": {"discriminator": {"head": "flatten"}, "training": {"seed": 1}},
 }
 
 

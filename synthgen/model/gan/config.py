@@ -11,6 +11,7 @@ per-layer noise, Adam with betas (0, 0.99).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import Enum
 
 from synthgen.model.config import ModelKind
 
@@ -53,6 +54,13 @@ class GeneratorConfig:
             raise ValueError(f"channels {bad} must be positive multiples of norm_groups={self.norm_groups}")
 
 
+class DiscriminatorHead(str, Enum):
+    """How D turns its last feature map into the feature vector h of the projection head."""
+
+    SUM = "sum"          # sum over positions (SNGAN / BigGAN): h does not know where a feature is
+    FLATTEN = "flatten"  # all positions through a dense layer (StyleGAN2's epilogue): h sees the layout
+
+
 @dataclass(frozen=True)
 class DiscriminatorConfig:
     """Spectral-norm convolutions halving the resolution per entry of `channels`, a minibatch-stddev
@@ -61,6 +69,7 @@ class DiscriminatorConfig:
     channels: tuple[int, ...] = (32, 64, 128, 128)
     mbstd_group: int = 4  # images per minibatch-stddev group (StyleGAN2); 1 turns the layer off
     spectral_norm: bool = True  # on every layer (Miyato et al.); false: R1 alone keeps D smooth (StyleGAN2-ADA)
+    head: DiscriminatorHead = DiscriminatorHead.SUM
 
     def __post_init__(self) -> None:
         if not self.channels or any(c <= 0 for c in self.channels):

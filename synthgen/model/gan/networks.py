@@ -10,8 +10,9 @@ findings), i.e. the sum of one learned vector per active label, as in the diffus
 
 D: spectral-norm convolutions halving the resolution per level, a minibatch-stddev channel
 (Karras et al.: lets D see a batch's lack of variety, the usual sign of mode collapse), a last
-convolution, sum pooling to h, and the projection head of Miyato & Koyama 2018:
-score = linear(h) + <embed(label vector), h>.
+convolution, then h by sum pooling (`head: sum`) or a dense layer over every position (`head:
+flatten`, as StyleGAN2's epilogue: D can tell where things are, e.g. how a chest is framed), and the
+projection head of Miyato & Koyama 2018: score = linear(h) + <embed(label vector), h>.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from synthgen.errors import SynthgenError
-from synthgen.model.gan.config import DiscriminatorConfig, GeneratorConfig
+from synthgen.model.gan.config import DiscriminatorConfig, DiscriminatorHead, GeneratorConfig
 
 _LEAKY = ("leakyrelu", {"negative_slope": 0.2})
 
@@ -163,6 +164,8 @@ class ProjectionDiscriminator(nn.Module):
         self.mbstd = MinibatchStd(config.mbstd_group) if config.mbstd_group > 1 else nn.Identity()
         last = channels[-1]
         self.final = _conv(last + (1 if config.mbstd_group > 1 else 0), last, act=_LEAKY)
+        self.dense = (nn.Sequential(nn.Flatten(), nn.Linear(last * self.end * self.end, last), nn.LeakyReLU(0.2))
+                      if config.head is DiscriminatorHead.FLATTEN else None)
         self.linear = nn.Linear(last, 1)
         self.embed = nn.Linear(label_dim, last, bias=False)
         if config.spectral_norm:
@@ -172,5 +175,12 @@ class ProjectionDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         """One score per image (N,): high = looks real for its labels."""
-        h = self.final(self.mbstd(self.body(images))).sum(dim=(2, 3))
+        return self.project(self.features(images), conditions)
+
+    def features(self, images: torch.Tensor) -> torch.Tensor:
+        """h (N, channels[-1]): what the projection head scores."""
+        x = self.final(self.mbstd(self.body(images)))
+        return self.dense(x) if self.dense is not None else x.sum(dim=(2, 3))
+
+    def project(self, h: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1)

@@ -11,7 +11,7 @@ from torch.nn.utils import parametrize
 
 from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
-from synthgen.model.gan.config import DiscriminatorConfig, GanAugmentationConfig, GeneratorConfig
+from synthgen.model.gan.config import DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig, GeneratorConfig
 from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
 from synthgen.model.gan.networks import ConditionalNorm, Generator, ProjectionDiscriminator
 from synthgen.model.network import count_parameters
@@ -59,18 +59,36 @@ def test_generator_image_depends_on_its_labels_and_not_on_its_batch_mates():
     assert (findings - alone).abs().max() > 1e-3  # a multi-hot vector (class + finding) changes the image too
 
 
-@pytest.mark.parametrize("spectral_norm", [True, False])
-def test_projection_discriminator_score_difference_between_labels_is_the_embedding_projection(spectral_norm):
+@pytest.mark.parametrize(("spectral_norm", "head"), [(True, "sum"), (False, "sum"), (False, "flatten")])
+def test_projection_discriminator_score_difference_between_labels_is_the_embedding_projection(spectral_norm, head):
     torch.manual_seed(3)
-    config = dataclasses.replace(D_CONFIG, spectral_norm=spectral_norm)
+    config = dataclasses.replace(D_CONFIG, spectral_norm=spectral_norm, head=DiscriminatorHead(head))
     discriminator = ProjectionDiscriminator(config, 4, 16).eval()
     images = torch.rand(2, 1, 16, 16) * 2 - 1
     with torch.no_grad():
-        h = discriminator.final(discriminator.mbstd(discriminator.body(images))).sum(dim=(2, 3))
+        last = discriminator.final(discriminator.mbstd(discriminator.body(images)))
+        h = last.sum(dim=(2, 3)) if head == "sum" else discriminator.dense(last)
         embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised if configured
         expected = h @ (embed[:, 0] - embed[:, 2])
         got = discriminator(images, _conditions([0, 0])) - discriminator(images, _conditions([2, 2]))
     torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_flatten_head_weighs_each_position_of_the_last_map_and_sum_head_weighs_all_alike():
+    """Sum pooling gives a feature the same weight wherever it sits on D's last map; the flatten head
+    weighs each position on its own, so D can score the layout (e.g. how a chest is framed)."""
+    torch.manual_seed(5)
+    config = dataclasses.replace(D_CONFIG, spectral_norm=False)
+    weights = {}
+    for head in DiscriminatorHead:
+        discriminator = ProjectionDiscriminator(dataclasses.replace(config, head=head), 4, 16)
+        last = torch.randn(1, D_CONFIG.channels[-1], 4, 4, requires_grad=True)  # 16 / 2^2 = 4
+        h = discriminator.dense(last) if discriminator.dense is not None else last.sum(dim=(2, 3))
+        h[0, 0].backward()
+        weights[head] = last.grad[0].flatten(1)  # (channels, positions)
+        assert h.shape == (1, D_CONFIG.channels[-1])
+    assert torch.equal(weights[DiscriminatorHead.SUM], weights[DiscriminatorHead.SUM][:, :1].expand(-1, 16))
+    assert weights[DiscriminatorHead.FLATTEN].std(dim=1).min() > 0
 
 
 def test_spectral_norm_wraps_every_layer_of_d_only_when_configured():
