@@ -39,6 +39,8 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
     ({"model": {"kind": "gan"}, "generator": {"channels": [16, 12], "norm_groups": 8}}, ("generator", "[12]", "norm_groups")),
     ({"model": {"kind": "gan"}, "sampling": {"truncation": 1.5}}, ("sampling", "truncation must be in (0, 1]",)),
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": -1}}, ("loss", "mode_seeking must be >= 0")),
+    ({"model": {"kind": "gan"}, "discriminator": {"head": "mean"}},
+     ("discriminator.head", "'mean'", "valid values: sum, flatten")),
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": 1.0}, "training": {"batch_size": 1}},
      ("loss.mode_seeking", "training.batch_size must be >= 2", "got 1")),
 ])
