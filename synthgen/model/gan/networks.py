@@ -175,12 +175,9 @@ class ProjectionDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         """One score per image (N,): high = looks real for its labels."""
-        return self.project(self.features(images), conditions)
-
-    def features(self, images: torch.Tensor) -> torch.Tensor:
-        """h (N, channels[-1]): what the projection head scores."""
-        x = self.final(self.mbstd(self.body(images)))
-        return self.dense(x) if self.dense is not None else x.sum(dim=(2, 3))
-
-    def project(self, h: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
+        h = self.pool(self.final(self.mbstd(self.body(images))))
         return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1)
+
+    def pool(self, last: torch.Tensor) -> torch.Tensor:
+        """h (N, channels[-1]) from D's last feature map, as `head` says: what the projection head scores."""
+        return self.dense(last) if self.dense is not None else last.sum(dim=(2, 3))

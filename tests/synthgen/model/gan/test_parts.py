@@ -66,8 +66,7 @@ def test_projection_discriminator_score_difference_between_labels_is_the_embeddi
     discriminator = ProjectionDiscriminator(config, 4, 16).eval()
     images = torch.rand(2, 1, 16, 16) * 2 - 1
     with torch.no_grad():
-        last = discriminator.final(discriminator.mbstd(discriminator.body(images)))
-        h = last.sum(dim=(2, 3)) if head == "sum" else discriminator.dense(last)
+        h = discriminator.pool(discriminator.final(discriminator.mbstd(discriminator.body(images))))
         embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised if configured
         expected = h @ (embed[:, 0] - embed[:, 2])
         got = discriminator(images, _conditions([0, 0])) - discriminator(images, _conditions([2, 2]))
@@ -83,7 +82,7 @@ def test_flatten_head_weighs_each_position_of_the_last_map_and_sum_head_weighs_a
     for head in DiscriminatorHead:
         discriminator = ProjectionDiscriminator(dataclasses.replace(config, head=head), 4, 16)
         last = torch.randn(1, D_CONFIG.channels[-1], 4, 4, requires_grad=True)  # 16 / 2^2 = 4
-        h = discriminator.dense(last) if discriminator.dense is not None else last.sum(dim=(2, 3))
+        h = discriminator.pool(last)
         h[0, 0].backward()
         weights[head] = last.grad[0].flatten(1)  # (channels, positions)
         assert h.shape == (1, D_CONFIG.channels[-1])
