@@ -194,7 +194,8 @@ def train_family(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(1)
     data = config_to_dict(load_train_config(args.config))
-    data["training"].update({"steps": None, "minutes": args.minutes, "device": "cpu", "grid_per_class": 0})
+    data["training"].update({"steps": None, "minutes": args.minutes, "device": "cpu", "grid_per_class": 0,
+                             "seed": args.seed})
     if data["training"].get("lr_schedule") == "cosine":
         data["training"]["lr_schedule"] = "rsqrt"
     folder = args.out / args.family
@@ -214,7 +215,8 @@ def train_both(args: argparse.Namespace) -> None:
     processes = []
     for family, config in (("gan", args.gan), ("diffusion", args.diffusion)):
         command = [sys.executable, __file__, "family", "--family", family, "--config", str(config),
-                   "--data", str(args.data), "--out", str(args.out), "--minutes", str(args.minutes), "--n", str(args.n)]
+                   "--data", str(args.data), "--out", str(args.out), "--minutes", str(args.minutes), "--n", str(args.n),
+                   "--seed", str(args.seed)]
         log = open(args.out / f"{family}.log", "w")
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
         if args.parallel:
@@ -274,6 +276,7 @@ def main() -> None:
         p.add_argument("--out", type=Path, required=True)
         p.add_argument("--minutes", type=float, required=True)
         p.add_argument("--n", type=int, default=2000, help="synthetic images per family")
+        p.add_argument("--seed", type=int, default=0, help="training.seed of both families (the samples keep seed 0)")
         if name == "train":
             p.add_argument("--gan", type=Path, default=REPO / "configs/train/gan-pneumoniamnist32.yaml")
             p.add_argument("--diffusion", type=Path, default=REPO / "configs/train/pneumoniamnist32.yaml")
