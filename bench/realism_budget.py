@@ -87,6 +87,10 @@ ARMS = {
     # A long average pulls G towards typical chests (within-class MS-SSIM 1.08x real, audit pairs on them).
     "gan-ema-short": {"training": {"ema_decay": 0.9978}},
     "gan-ema-short-seed1": {"training": {"ema_decay": 0.9978, "seed": 1}},
+    # The 80-minute run's normal chests (the minority class, 26 %) were near copies of one template while its
+    # pneumonia chests varied: minibatch-stddev groups of mixed classes show D the spread between the
+    # classes, which hides a class that collapsed. Groups of one label vector show D each class's variety.
+    "gan-mbstd-labels": {"discriminator": {"mbstd_groups": "labels"}},
 }
 
 

@@ -61,6 +61,13 @@ class DiscriminatorHead(str, Enum):
     FLATTEN = "flatten"  # all positions through a dense layer (StyleGAN2's epilogue): h sees the layout
 
 
+class MbstdGroups(str, Enum):
+    """Which images share a minibatch-stddev group (the feature that lets D see a lack of variety)."""
+
+    BATCH = "batch"    # any images of the batch (StyleGAN2): the spread between classes hides a class that collapsed
+    LABELS = "labels"  # images with the same labels where the batch allows: D sees the variety within each class
+
+
 @dataclass(frozen=True)
 class DiscriminatorConfig:
     """Spectral-norm convolutions halving the resolution per entry of `channels`, a minibatch-stddev
@@ -68,6 +75,7 @@ class DiscriminatorConfig:
 
     channels: tuple[int, ...] = (32, 64, 128, 128)
     mbstd_group: int = 4  # images per minibatch-stddev group (StyleGAN2); 1 turns the layer off
+    mbstd_groups: MbstdGroups = MbstdGroups.BATCH
     spectral_norm: bool = True  # on every layer (Miyato et al.); false: R1 alone keeps D smooth (StyleGAN2-ADA)
     head: DiscriminatorHead = DiscriminatorHead.SUM
 

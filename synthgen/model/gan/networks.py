@@ -23,7 +23,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from synthgen.errors import SynthgenError
-from synthgen.model.gan.config import DiscriminatorConfig, DiscriminatorHead, GeneratorConfig
+from synthgen.model.gan.config import DiscriminatorConfig, DiscriminatorHead, GeneratorConfig, MbstdGroups
 
 _LEAKY = ("leakyrelu", {"negative_slope": 0.2})
 
@@ -141,15 +141,35 @@ class MinibatchStd(nn.Module):
         super().__init__()
         self.group = group
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, order: torch.Tensor | None = None) -> torch.Tensor:
+        """`order`: a permutation of the batch; the groups are then taken over x[order] (label_grouped)."""
         n, c, h, w = x.shape
-        group = min(self.group, n)
-        while n % group:
-            group -= 1
-        y = x.view(group, n // group, c, h, w)
+        group = group_size(n, self.group)
+        y = (x if order is None else x[order]).view(group, n // group, c, h, w)
         y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (n // group,)
         y = y.view(1, -1, 1, 1, 1).expand(group, -1, 1, h, w).reshape(n, 1, h, w)
+        if order is not None:
+            y = torch.empty_like(y).index_copy(0, order, y)  # back to the batch's own order
         return torch.cat([x, y], dim=1)
+
+
+def group_size(n: int, group: int) -> int:
+    """The minibatch-stddev group size for a batch of n: `group`, lowered until it divides n."""
+    group = min(group, n)
+    while n % group:
+        group -= 1
+    return group
+
+
+def label_grouped(conditions: torch.Tensor, group: int) -> torch.Tensor:
+    """A permutation of the batch after which MinibatchStd's groups (rows j, j + n/g, j + 2n/g, ...) hold
+    images with the same label vector, as far as the batch allows: rows sorted by their labels
+    (lexicographically: label vectors are 0/1, class one-hot first), run k of g sorted rows to group k."""
+    n, dim = conditions.shape
+    g = group_size(n, group)
+    place_values = 2.0 ** -torch.arange(dim, dtype=torch.float64, device=conditions.device)
+    ranked = torch.sort(conditions.double() @ place_values, descending=True, stable=True).indices
+    return ranked.view(n // g, g).t().reshape(-1)
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -161,7 +181,8 @@ class ProjectionDiscriminator(nn.Module):
         for before, after in zip(channels[:-1], channels[1:]):
             blocks += [_conv(before, before, act=_LEAKY), _conv(before, after, strides=2, act=_LEAKY)]
         self.body = nn.Sequential(*blocks)
-        self.mbstd = MinibatchStd(config.mbstd_group) if config.mbstd_group > 1 else nn.Identity()
+        self.mbstd = MinibatchStd(config.mbstd_group) if config.mbstd_group > 1 else None
+        self.group_by_labels = config.mbstd_groups is MbstdGroups.LABELS
         last = channels[-1]
         self.final = _conv(last + (1 if config.mbstd_group > 1 else 0), last, act=_LEAKY)
         self.dense = (nn.Sequential(nn.Flatten(), nn.Linear(last * self.end * self.end, last), nn.LeakyReLU(0.2))
@@ -175,8 +196,15 @@ class ProjectionDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         """One score per image (N,): high = looks real for its labels."""
-        h = self.pool(self.final(self.mbstd(self.body(images))))
+        h = self.pool(self.final(self.with_stddev(self.body(images), conditions)))
         return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1)
+
+    def with_stddev(self, features: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
+        """D's body features with the minibatch-stddev channel appended (when the layer is on)."""
+        if self.mbstd is None:
+            return features
+        order = label_grouped(conditions, self.mbstd.group) if self.group_by_labels else None
+        return self.mbstd(features, order)
 
     def pool(self, last: torch.Tensor) -> torch.Tensor:
         """h (N, channels[-1]) from D's last feature map, as `head` says: what the projection head scores."""

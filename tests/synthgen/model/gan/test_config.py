@@ -41,6 +41,8 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": -1}}, ("loss", "mode_seeking must be >= 0")),
     ({"model": {"kind": "gan"}, "discriminator": {"head": "mean"}},
      ("discriminator.head", "'mean'", "valid values: sum, flatten")),
+    ({"model": {"kind": "gan"}, "discriminator": {"mbstd_groups": "class"}},
+     ("discriminator.mbstd_groups", "'class'", "valid values: batch, labels")),
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": 1.0}, "training": {"batch_size": 1}},
      ("loss.mode_seeking", "training.batch_size must be >= 2", "got 1")),
 ])

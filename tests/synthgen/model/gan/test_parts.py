@@ -11,9 +11,10 @@ from torch.nn.utils import parametrize
 
 from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
-from synthgen.model.gan.config import DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig, GeneratorConfig
+from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig, GeneratorConfig,
+                                       MbstdGroups)
 from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
-from synthgen.model.gan.networks import ConditionalNorm, Generator, ProjectionDiscriminator
+from synthgen.model.gan.networks import ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped
 from synthgen.model.network import count_parameters
 
 G_CONFIG = GeneratorConfig(latent_dim=8, style_dim=16, mapping_layers=1, channels=(16, 8, 8), norm_groups=4,
@@ -66,7 +67,7 @@ def test_projection_discriminator_score_difference_between_labels_is_the_embeddi
     discriminator = ProjectionDiscriminator(config, 4, 16).eval()
     images = torch.rand(2, 1, 16, 16) * 2 - 1
     with torch.no_grad():
-        h = discriminator.pool(discriminator.final(discriminator.mbstd(discriminator.body(images))))
+        h = discriminator.pool(discriminator.final(discriminator.with_stddev(discriminator.body(images), _conditions([0, 0]))))
         embed = discriminator.embed.weight  # (channels, label dim), spectrally normalised if configured
         expected = h @ (embed[:, 0] - embed[:, 2])
         got = discriminator(images, _conditions([0, 0])) - discriminator(images, _conditions([2, 2]))
@@ -88,6 +89,52 @@ def test_flatten_head_weighs_each_position_of_the_last_map_and_sum_head_weighs_a
         assert h.shape == (1, D_CONFIG.channels[-1])
     assert torch.equal(weights[DiscriminatorHead.SUM], weights[DiscriminatorHead.SUM][:, :1].expand(-1, 16))
     assert weights[DiscriminatorHead.FLATTEN].std(dim=1).min() > 0
+
+
+def test_label_grouped_order_puts_images_of_one_label_vector_in_one_stddev_group():
+    classes = [1, 0, 1, 1, 0, 1, 1, 0, 1, 1, 0, 1]  # 4 of class 0, 8 of class 1: groups of 4 can all be pure
+    conditions = _conditions(classes, dim=2)
+    order = label_grouped(conditions, 4)
+    assert sorted(order.tolist()) == list(range(12))
+    columns = torch.tensor(classes)[order].view(4, 3)  # MinibatchStd's groups are the columns of view(group, n // group)
+    assert all(len(set(column.tolist())) == 1 for column in columns.t())
+    mixed = label_grouped(_conditions([0, 1, 0, 1, 1, 1], dim=2), 4)  # 6 rows: groups of 3; one must mix
+    assert sorted(mixed.tolist()) == list(range(6))
+    findings = torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 0.0, 1.0]])
+    assert torch.equal(label_grouped(findings, 2), torch.tensor([0, 2, 3, 1]))  # ranked: 0, 3, 2, 1 (stable)
+
+
+def test_stddev_by_labels_sees_a_class_that_collapsed_where_batch_groups_do_not():
+    """A batch whose class-0 images are all one image and class-1 images vary: grouped by labels, the
+    class-0 images get a stddev of (almost) zero; grouped over the whole batch, every image gets the
+    spread between the classes."""
+    classes = torch.tensor([0, 0, 1, 1, 0, 0, 1, 1])  # the batch's own groups (rows j, j + 2, ...) mix both
+    features = torch.randn(8, 3, 2, 2, generator=torch.Generator().manual_seed(7))
+    features[classes == 0] = features[0].clone()
+    layer = MinibatchStd(4)
+    stddev = layer(features, label_grouped(_conditions(classes.tolist(), dim=2), 4))[:, -1]
+    by_batch = layer(features)[:, -1, 0, 0]
+    assert stddev[classes == 0].max() < 1e-3 < stddev[classes == 1].min()
+    assert by_batch.min() > 0.1
+    assert torch.equal(stddev, stddev[:, :1, :1].expand(8, 2, 2))  # one value per image, over the whole map
+
+
+def test_discriminator_groups_by_labels_only_when_configured_and_keeps_one_score_per_image():
+    torch.manual_seed(4)
+    images = torch.rand(8, 1, 16, 16) * 2 - 1
+    conditions = _conditions([0, 0, 1, 1, 2, 2, 3, 3])  # the batch's own pairs (rows j, j + 4) mix labels
+    scores = {}
+    for groups in MbstdGroups:
+        torch.manual_seed(4)
+        discriminator = ProjectionDiscriminator(dataclasses.replace(D_CONFIG, mbstd_groups=groups), 4, 16).eval()
+        with torch.no_grad():
+            scores[groups] = discriminator(images, conditions)
+            shuffled = torch.randperm(8, generator=torch.Generator().manual_seed(1))
+            again = discriminator(images[shuffled], conditions[shuffled])
+        assert scores[groups].shape == (8,)
+        if groups is MbstdGroups.LABELS:  # the groups follow the labels, not the rows' places in the batch
+            torch.testing.assert_close(again, scores[groups][shuffled], rtol=1e-5, atol=1e-6)
+    assert not torch.allclose(scores[MbstdGroups.BATCH], scores[MbstdGroups.LABELS])
 
 
 def test_spectral_norm_wraps_every_layer_of_d_only_when_configured():
