@@ -12,6 +12,8 @@
     spaces              per space (pixels, encoder, registered, ...): see `SpaceResult`
     inputs              train, synthetic, holdout: name, manifest sha256, images, native image_size
     audit_image_size    the side all images were resampled to for the audit
+    by_class            per class of the synthetic images' labels: synthetic, flagged, holdout, holdout_flagged
+                        (held-out images of that class); null when the synthetic side has no labels
 
 Readers take `AuditDocument.read(path)` and its fields; a file that does not match fails naming the key.
 """
@@ -37,6 +39,16 @@ class AuditCounts:
     synthetic: int
     flagged: int
     kept: int
+    holdout: int
+    holdout_flagged: int
+
+
+@dataclass(frozen=True)
+class ClassFlags:
+    """Flags among one class's images: a generator that copies often copies one class (a narrow mode)."""
+
+    synthetic: int
+    flagged: int
     holdout: int
     holdout_flagged: int
 
@@ -102,6 +114,7 @@ class AuditDocument(Document):
     spaces: dict[str, SpaceResult]
     inputs: dict[str, AuditInput]
     audit_image_size: int
+    by_class: dict[str, ClassFlags] | None = None  # absent in audits written before it was added
 
     @classmethod
     def read_folder(cls, folder: Path | str) -> "AuditDocument":

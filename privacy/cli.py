@@ -65,6 +65,10 @@ def audit(ctx: click.Context, train: Path | None, synthetic: Path | None, holdou
     counts = document.counts
     click.echo(f"{counts.flagged} of {counts.synthetic} synthetic images flagged "
                f"({document.flagged_fraction:.2%}; held-out real: {document.holdout_flagged_fraction:.2%})")
+    if document.by_class:
+        click.echo("flagged by class: " + "; ".join(
+            f"{name} {c.flagged} of {c.synthetic} ({c.flagged / max(c.synthetic, 1):.2%}; held-out real "
+            f"{c.holdout_flagged} of {c.holdout})" for name, c in document.by_class.items()))
     if document.selftest is not None:
         check = document.selftest
         click.echo(f"self-test: {check.flagged} of {check.copies} planted copies of training images flagged "

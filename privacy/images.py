@@ -76,6 +76,12 @@ class AuditImages:
     def __len__(self) -> int:
         return len(self.image_ids)
 
+    def labels(self) -> np.ndarray | None:
+        """Each image's class label (the image set's `label` column); None for images held in memory."""
+        if self.image_set is None:
+            return None
+        return np.array([self.image_set.rows[i]["label"] for i in self.indices], dtype=object)
+
     def chunks(self, chunk: int = CHUNK) -> Iterator[np.ndarray]:
         """Float32 (n, size, size) arrays in [0, 1], in order, `chunk` images at a time."""
         for start in range(0, len(self), chunk):

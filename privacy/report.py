@@ -27,6 +27,7 @@ from privacy.audit_document import (
     AuditCounts,
     AuditDocument,
     AuditInput,
+    ClassFlags,
     SelfTest,
     SpaceResult,
 )
@@ -96,7 +97,24 @@ def summary(comparison: Comparison, train: AuditImages, synthetic: AuditImages, 
             for role, group in (("train", train), ("synthetic", synthetic), ("holdout", holdout))
         },
         audit_image_size=train.size,
+        by_class=flags_by_class(comparison, synthetic, holdout),
     )
+
+
+def flags_by_class(comparison: Comparison, synthetic: AuditImages, holdout: AuditImages) -> dict[str, ClassFlags] | None:
+    """Flagged counts per class label of the synthetic images, beside the held-out images of that class
+    (0 of 0 when the held-out side has no labels)."""
+    labels, held = synthetic.labels(), holdout.labels()
+    if labels is None:
+        return None
+    flagged, holdout_flagged = np.asarray(comparison.flagged, bool), np.asarray(comparison.holdout_flagged, bool)
+    result = {}
+    for name in [c for c in synthetic.image_set.classes if c in set(labels)]:
+        mine = labels == name
+        theirs = held == name if held is not None else np.zeros(len(holdout), bool)
+        result[name] = ClassFlags(synthetic=int(mine.sum()), flagged=int(flagged[mine].sum()),
+                                  holdout=int(theirs.sum()), holdout_flagged=int(holdout_flagged[theirs].sum()))
+    return result
 
 
 def selftest_summary(comparison: Comparison, floor: float) -> SelfTest | None:

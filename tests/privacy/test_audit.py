@@ -114,6 +114,14 @@ def test_audit_flags_exact_copies_and_writes_report(real_set, tmp_path):
     assert result.counts.synthetic == 20
     assert set(result.spaces) == {"pixels", "encoder", "registered"}
     assert result.verdict == "fail"  # half of the set is copied
+    labels = {row["image_id"]: row["label"] for row in synthetic.rows}
+    by_class = result.by_class
+    assert list(by_class) == [c for c in synthetic.classes if c in labels.values()]
+    for name, flags in by_class.items():  # each class's counts are those of its rows in pairs.csv
+        assert flags.synthetic == sum(labels[p["image_id"]] == name for p in pairs)
+        assert flags.flagged == sum(p["flagged"] == "1" and labels[p["image_id"]] == name for p in pairs)
+    assert sum(f.holdout for f in by_class.values()) <= result.counts.holdout
+    assert sum(f.holdout_flagged for f in by_class.values()) <= result.counts.holdout_flagged
     stored = (tmp_path / "audit" / "audit.json").read_bytes()
     assert stored == result.encode() and json.loads(stored)["schema_version"] == 1
     assert AuditDocument.read(tmp_path / "audit" / "audit.json").encode() == stored  # reads back unchanged

@@ -38,6 +38,8 @@ def test_cli_audit_writes_report_and_filtered_set(real_set, synthetic, tmp_path,
     check = document.selftest
     assert f"self-test: {check.flagged} of {check.copies} planted copies of training images flagged" in out
     assert "encoder: membership-inference AUC distance to closest record" in out
+    by_class = next(line for line in out.splitlines() if line.startswith("flagged by class: "))
+    assert all(f"{name} {c.flagged} of {c.synthetic} (" in by_class for name, c in document.by_class.items())
     assert f"verdict: {document.verdict}" in out
     assert all(f"  - {reason}" in out for reason in document.verdict_reasons)
     assert ImageSet.open(tmp_path / "audit" / "filtered").verify() == []

@@ -166,6 +166,10 @@ def test_report_is_self_contained_with_every_section(good_run):
     attack = audit.spaces["encoder"].membership_inference["distance_to_closest_record"]
     assert "distance to closest record AUC</th>" in html  # membership attacks, one column each
     assert f"{attack['auc']:.2f} ({attack['ci_low']:.2f}–{attack['ci_high']:.2f})" in html
+    for name, flags in audit.by_class.items():  # the audit's flags per class, beside held-out real images'
+        share = 100 * flags.flagged / max(flags.synthetic, 1)
+        assert (f'<td class="left">{name}</td>\n    <td>{flags.flagged} of {flags.synthetic} ({share:.2f} %)</td>\n'
+                f"    <td>{flags.holdout_flagged} of {flags.holdout}</td>") in html
 
 
 def test_cli_says_clearly_when_labels_are_shuffled(tmp_path, capsys):
@@ -207,7 +211,7 @@ def test_report_renders_in_headless_chromium(good_run, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     check = re.search(r'data-check="([^"]*)"', dom.stdout)
     assert check is not None, "the page's load handler did not run"
-    assert check.group(1) == "images=9 broken=0 tables=12 errors=0"  # 12: the GAN snapshot choice
+    assert check.group(1) == "images=9 broken=0 tables=13 errors=0"  # 13: the GAN snapshot choice and the audit's flags by class among them
     shot = tmp_path / "report.png"
     subprocess.run([*flags, f"--screenshot={shot}", page.as_uri()], capture_output=True, timeout=120, check=True)
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
