@@ -10,7 +10,7 @@
     # both families trained for the same minutes on one thread each, sampled, scored by `synthgen validate`
     python bench/gan_vs_diffusion.py train --data runs/pm32/data --minutes 80 --n 4166 --out runs/gan-vs-diffusion-pm32 \\
         --gan configs/train/gan-pneumoniamnist32.yaml --diffusion configs/train/pneumoniamnist32.yaml
-    python bench/gan_vs_diffusion.py score --data runs/pm32/data --out runs/gan-vs-diffusion-pm32 --seeds 3
+    python bench/gan_vs_diffusion.py score --data runs/pm32/data --out runs/gan-vs-diffusion-pm32 --seeds 3 --audit
 """
 
 from __future__ import annotations
@@ -228,20 +228,16 @@ def train_both(args: argparse.Namespace) -> None:
 
 
 def score(args: argparse.Namespace) -> None:
-    from realism_budget import headline, markdown
+    from realism_budget import headline, markdown, validate_folder
 
     from synthgen.imageset import ImageSet
-    from validation.api import validate
 
     rows = []
     for family in ("gan", "diffusion"):
         folder = args.out / family
         if not (folder / "train.json").is_file():
             continue
-        report = folder / "validate"
-        if not (report / "metrics.json").is_file():
-            validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
-                     progress=False)
+        report = validate_folder(args.data, folder, args.seeds, args.audit)
         trained = json.loads((folder / "train.json").read_text())
         row = headline(trained, report / "metrics.json")
         row["sample img/s"] = round(len(ImageSet.open(folder / "synthetic")) / max(trained["sample_s"], 1e-9))
@@ -288,6 +284,7 @@ def main() -> None:
     p.add_argument("--data", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--audit", action="store_true", help="`synthgen audit` each set first (its share in the table)")
     args = parser.parse_args()
     commands = {"speed": speed, "step-ratio": step_ratio, "diversity": diversity, "train": train_both,
                 "family": train_family, "score": score}

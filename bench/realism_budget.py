@@ -8,7 +8,7 @@ fair comparison, e.g. `--parallel 1` on a quiet 2-core machine, or all at once o
 
     python bench/realism_budget.py train --data runs/pm32-data --base configs/train/pneumoniamnist32.yaml \\
         --minutes 30 --arms vp-minsnr,edm,edm-ema --out runs/realism-pm32 --n 2000
-    python bench/realism_budget.py score --data runs/pm32-data --out runs/realism-pm32
+    python bench/realism_budget.py score --data runs/pm32-data --out runs/realism-pm32   # --audit: audit each set too
 
 The same `train` command with `--resume` continues arms a session's end killed, from their last checkpoints.
 """
@@ -171,14 +171,10 @@ def train_all(args: argparse.Namespace) -> None:
 def score_all(args: argparse.Namespace) -> None:
     """`synthgen validate` (one seed) for every trained arm; a markdown table of the headline numbers."""
     from synthgen.imageset import ImageSet
-    from validation.api import validate
 
     rows = []
     for folder in sorted(p for p in args.out.iterdir() if (p / "train.json").is_file()):
-        report = folder / "validate"
-        if not (report / "metrics.json").is_file():
-            validate(args.data, args.data, folder / "synthetic", report, seeds=args.seeds, overwrite=True,
-                     progress=False)
+        report = validate_folder(args.data, folder, args.seeds, args.audit)
         row = headline(json.loads((folder / "train.json").read_text()), report / "metrics.json")
         row["dark bottom row %"] = dark_bottom_share(ImageSet.open(folder / "synthetic").load_pixels())
         rows.append(row)
@@ -187,6 +183,21 @@ def score_all(args: argparse.Namespace) -> None:
     table = markdown(rows)
     (args.out / "summary.md").write_text(table + "\n")
     print(table)
+
+
+def validate_folder(data: Path, folder: Path, seeds: int, audit: bool) -> Path:
+    """`synthgen validate` of FOLDER/synthetic into FOLDER/validate (kept when there), with `audit` after
+    `synthgen audit` of the unfiltered set into FOLDER/audit, so the report and the table carry its share."""
+    from privacy.audit import audit as run_audit
+    from validation.api import validate
+
+    report = folder / "validate"
+    if audit and not (folder / "audit" / "audit.json").is_file():
+        run_audit(data, folder / "synthetic", folder / "audit", overwrite=True)
+    if not (report / "metrics.json").is_file():
+        validate(data, data, folder / "synthetic", report, audit=folder / "audit" if audit else None, seeds=seeds,
+                 overwrite=True, progress=False)
+    return report
 
 
 def dark_bottom_share(pixels) -> float:
@@ -226,6 +237,7 @@ def main() -> None:
         p.add_argument("--out", type=Path, required=True)
         if name == "score":
             p.add_argument("--seeds", type=int, default=1)
+            p.add_argument("--audit", action="store_true", help="`synthgen audit` each set first (its share in the table)")
             continue
         p.add_argument("--base", type=Path, required=True, help="base training config")
         p.add_argument("--steps", type=int)
