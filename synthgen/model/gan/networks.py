@@ -9,7 +9,9 @@ alone. The label embedding is a bias-free linear map of the label vector (one-ho
 findings), i.e. the sum of one learned vector per active label, as in the diffusion model.
 
 D: spectral-norm convolutions halving the resolution per level, a minibatch-stddev channel
-(Karras et al.: lets D see a batch's lack of variety, the usual sign of mode collapse), a last
+(Karras et al.: lets D see a batch's lack of variety, the usual sign of mode collapse; with
+`mbstd_groups: labels` over images of one label vector, so a class that collapsed cannot hide behind
+the spread between classes), a last
 convolution, then h by sum pooling (`head: sum`) or a dense layer over every position (`head:
 flatten`, as StyleGAN2's epilogue: D can tell where things are, e.g. how a chest is framed), and the
 projection head of Miyato & Koyama 2018: score = linear(h) + <embed(label vector), h>.
