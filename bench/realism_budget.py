@@ -11,6 +11,7 @@ fair comparison, e.g. `--parallel 1` on a quiet 2-core machine, or all at once o
     python bench/realism_budget.py score --data runs/pm32-data --out runs/realism-pm32   # --audit: audit each set too
 
 The same `train` command with `--resume` continues arms a session's end killed, from their last checkpoints.
+`snapshots --run RUN --name NAME --out OUT` turns a GAN run's EMA snapshots into arms (matched steps).
 """
 
 from __future__ import annotations
@@ -168,6 +169,29 @@ def train_all(args: argparse.Namespace) -> None:
                 print(f"{arm}: exit {process.returncode}", flush=True)
 
 
+def snapshot_arms(args: argparse.Namespace) -> None:
+    """A trained GAN run's EMA snapshots (training.snapshot_every) as arms OUT/<name>-step-N: sampled like
+    an arm's final weights, so two recipes compare at matched steps without retraining either."""
+    import shutil
+
+    from synthgen.model.run_folder import RunFolder
+    from synthgen.model.sample import sample
+
+    run = RunFolder(args.run)
+    for step in run.snapshot_steps():
+        folder = args.out / f"{args.name}-step-{step}"
+        if (folder / "train.json").is_file():
+            continue
+        model = folder / "run" / "model"
+        shutil.copytree(run.model_dir, model, dirs_exist_ok=True)
+        shutil.copy(run.snapshot(step), model / "weights.pt")
+        started = time.perf_counter()
+        sample(folder / "run", folder / "synthetic", n=args.n, seed=0, overwrite=True, progress=False, device="cpu")
+        (folder / "train.json").write_text(json.dumps({
+            "arm": f"{args.name}-step-{step}", "run": str(args.run), "steps": step, "train_s": None,
+            "sample_s": round(time.perf_counter() - started, 1)}, indent=2))
+
+
 def score_all(args: argparse.Namespace) -> None:
     """`synthgen validate` (one seed) for every trained arm; a markdown table of the headline numbers."""
     from synthgen.imageset import ImageSet
@@ -210,7 +234,8 @@ def headline(trained: dict, metrics_file: Path) -> dict:
     from validation.compare import MEASURES, headline as headline_measures
     from validation.metrics_document import ValidationMetrics
 
-    row = {"arm": trained["arm"], "steps": trained["steps"], "train min": round(trained["train_s"] / 60, 1)}
+    minutes = round(trained["train_s"] / 60, 1) if trained.get("train_s") is not None else None
+    row = {"arm": trained["arm"], "steps": trained["steps"], "train min": minutes}
     for measure, (value, real) in zip(MEASURES, headline_measures(ValidationMetrics.read(metrics_file), metrics_file)):
         row[measure.label] = value
         if measure.real is not None:
@@ -231,6 +256,11 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("snapshots", help=snapshot_arms.__doc__.splitlines()[0])
+    p.add_argument("--run", type=Path, required=True, help="a GAN run folder with snapshots/")
+    p.add_argument("--name", required=True, help="arm name prefix, e.g. the recipe and seed")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--n", type=int, default=2000, help="synthetic images per snapshot")
     for name in ("train", "arm", "score"):
         p = sub.add_parser(name)
         p.add_argument("--data", type=Path, required=True, help="prepared image set (train/val/test splits)")
@@ -253,7 +283,7 @@ def main() -> None:
         else:
             p.add_argument("--arm", required=True)
     args = parser.parse_args()
-    {"train": train_all, "arm": train_arm, "score": score_all}[args.command](args)
+    {"train": train_all, "arm": train_arm, "score": score_all, "snapshots": snapshot_arms}[args.command](args)
 
 
 if __name__ == "__main__":
