@@ -92,6 +92,7 @@ ARMS = {
     # pneumonia chests varied: minibatch-stddev groups of mixed classes show D the spread between the
     # classes, which hides a class that collapsed. Groups of one label vector show D each class's variety.
     "gan-mbstd-labels": {"discriminator": {"mbstd_groups": "labels"}},
+    "gan-mbstd-labels-seed1": {"discriminator": {"mbstd_groups": "labels"}, "training": {"seed": 1}},
 }
 
 
