@@ -74,7 +74,8 @@ def validate(
     progress: bool = True,
 ) -> ValidationResult:
     """Validate `synthetic` against `real_train`/`real_test` (see validation.data for how rows are
-    chosen); train `seeds` classifiers per regime (seeds seed, seed+1, ...). `external_tests`:
+    chosen); train `seeds` classifiers per regime (seeds seed, seed+1, ...) and run the two-sample test
+    with each of those seeds. `external_tests`:
     `[NAME=]SET[:SPLIT]` real test sets every regime is also scored on."""
     recipe = recipe or Recipe()
     realism = realism or RealismOptions()
@@ -126,11 +127,11 @@ def validate(
     high_frequency = image_statistics.high_frequency(sets["real_train"], queries, data.classes, realism.resamples, seed)
     timings["image_statistics_s"], clock = time.perf_counter() - clock, time.perf_counter()
 
-    with progress_bar(2 * two_sample.steps, "two-sample test (real vs synthetic, real vs real)", "steps",
+    with progress_bar(2 * seeds * two_sample.steps, "two-sample test (real vs synthetic, real vs real)", "steps",
                       progress) as step:
         cnn = two_sample_test((data.train_images, data.train_labels, data.real_train.column("patient_id")),
                               (data.synthetic_images, data.synthetic_labels), len(data.classes), two_sample,
-                              bootstrap, seed, step)
+                              bootstrap, seed, step, repeats=seeds)
     timings["two_sample_s"] = time.perf_counter() - clock
 
     metrics = {

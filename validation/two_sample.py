@@ -82,9 +82,32 @@ def two_sample_test(
     resamples: int,
     seed: int,
     on_step: Callable[[int], None] | None = None,
+    repeats: int = 1,
 ) -> TwoSampleResult:
     """`real` = (images, labels, patient ids), `synthetic` = (images, labels); images float32 (N, H, W).
-    Trains two networks of `options.steps` steps each (`on_step` is called after every step)."""
+    With `repeats` > 1 the test runs with seeds seed, seed + 1, ...: each deals the real patients, draws
+    the synthetic halves and starts the CNN anew (one run's AUC moves by ±0.02-0.03 with these alone); the
+    AUC is their mean, its interval the bootstrap of that mean, `seed_std` their spread. Trains 2 ×
+    `repeats` networks of `options.steps` steps (`on_step` is called after every step)."""
+    runs = [_one_test(real, synthetic, n_classes, options, resamples, seed + r, on_step) for r in range(repeats)]
+    skipped = next((run for run in runs if "skipped" in run[0]), None)
+    if skipped is not None:
+        return TwoSampleResult(skipped[0], skipped[1], skipped[2])
+    summary, first = dict(runs[0][0]), runs[0]
+    for name in ("real_vs_synthetic", "real_vs_real"):
+        values = [run[3][name][0] for run in runs]
+        draws = np.mean([run[3][name][1] for run in runs], axis=0)
+        spread = float(np.std(values, ddof=1)) if repeats > 1 else None
+        summary[name] = {"auc": interval(draws, float(np.mean(values)), spread).as_dict()}
+        if repeats > 1:
+            summary[name]["per_seed"] = [round(v, 6) for v in values]
+    return TwoSampleResult(summary, first[1], first[2])
+
+
+def _one_test(real, synthetic, n_classes: int, options: TwoSampleOptions, resamples: int, seed: int,
+              on_step: Callable[[int], None] | None) -> tuple[dict, np.ndarray, np.ndarray, dict]:
+    """One run of the test: (summary without AUCs, most-synthetic rows and P(synthetic), and per test
+    (held-out AUC, its bootstrap draws))."""
     real_images, real_labels, patients = real
     synthetic_images, synthetic_labels = synthetic
     rng = np.random.default_rng([seed, 23])
@@ -94,9 +117,8 @@ def two_sample_test(
     base = {"method": "classifier two-sample test (Lopez-Paz & Oquab 2017)", "steps": options.steps,
             "images_per_half": held_out, "per_class": [int(c) for c in counts]}
     if held_out < MIN_HELD_OUT:
-        return TwoSampleResult({**base, "skipped": f"only {held_out} image(s) per half-side; need {MIN_HELD_OUT}",
-                                "real_vs_synthetic": None, "real_vs_real": None},
-                               np.zeros(0, dtype=np.int64), np.zeros(0))
+        return ({**base, "skipped": f"only {held_out} image(s) per half-side; need {MIN_HELD_OUT}",
+                 "real_vs_synthetic": None, "real_vs_real": None}, np.zeros(0, dtype=np.int64), np.zeros(0), {})
     q = [_pick(np.flatnonzero(quarters == k), real_labels, counts, rng) for k in range(4)]
     synthetic_rows = _pick(np.arange(len(synthetic_labels)), synthetic_labels, 2 * counts, rng)
     synthetic_fit, synthetic_held = _halves(synthetic_rows, synthetic_labels, counts)
@@ -105,16 +127,16 @@ def two_sample_test(
     positive = np.r_[np.zeros(held_out, bool), np.ones(held_out, bool)]
     tests = {"real_vs_synthetic": (synthetic_images[synthetic_fit], synthetic_images[synthetic_held]),
              "real_vs_real": (real_images[q[2]], real_images[q[3]])}
-    summary, scores = dict(base), {}
+    scores, aucs = {}, {}
     for name, (other_fit, other_held) in tests.items():
         model = train_classifier(np.concatenate([real_images[q[0]], other_fit]), positive.astype(np.int64), 2,
                                  recipe, seed, on_step)
         scores[name] = predict(model, np.concatenate([real_images[q[1]], other_held]), recipe.eval_batch_size)[:, 1]
         value = float(weighted_auc(scores[name], positive, np.ones((1, len(positive))))[0])
-        summary[name] = {"auc": interval(weighted_auc(scores[name], positive, weights), value).as_dict()}
+        aucs[name] = (value, weighted_auc(scores[name], positive, weights))
     synthetic_scores = scores["real_vs_synthetic"][held_out:]
     order = np.argsort(-synthetic_scores, kind="stable")[: options.most_synthetic]
-    return TwoSampleResult(summary, synthetic_held[order], synthetic_scores[order])
+    return base, synthetic_held[order], synthetic_scores[order], aucs
 
 
 def _pick(rows: np.ndarray, labels: np.ndarray, counts: np.ndarray, rng: np.random.Generator) -> np.ndarray:

@@ -62,6 +62,23 @@ def test_two_sample_test_is_deterministic_and_shows_held_out_synthetic_images(po
     assert np.all(np.diff(first.most_synthetic_probability) <= 0)
 
 
+def test_repeats_average_the_runs_of_successive_seeds_and_report_their_spread(pools):
+    images, labels = pools["other"]
+    blurred = (gaussian_filter(images, (0, 0.7, 0.7)), labels)
+    runs = [two_sample_test(pools["real"], blurred, 2, TINY_TWO_SAMPLE, 200, seed=s).summary for s in (3, 4)]
+    both = two_sample_test(pools["real"], blurred, 2, TINY_TWO_SAMPLE, 200, seed=3, repeats=2)
+    for name in ("real_vs_synthetic", "real_vs_real"):
+        values = [run[name]["auc"]["value"] for run in runs]
+        auc = both.summary[name]["auc"]
+        assert both.summary[name]["per_seed"] == pytest.approx(values, abs=1e-6)
+        assert auc["value"] == pytest.approx(np.mean(values), abs=1e-5)  # as_dict rounds to 6 digits
+        assert auc["seed_std"] == pytest.approx(np.std(values, ddof=1), abs=1e-5)
+        assert auc["low"] <= auc["value"] <= auc["high"]
+    assert runs[0]["real_vs_synthetic"]["auc"]["seed_std"] is None  # one run: no spread to report
+    first = two_sample_test(pools["real"], blurred, 2, TINY_TWO_SAMPLE, 200, seed=3)
+    assert np.array_equal(both.most_synthetic, first.most_synthetic)  # shown from the first seed's run
+
+
 def test_sides_hold_equal_counts_per_class_and_patients_stay_in_one_quarter():
     patients = np.repeat(np.arange(50), 3)
     quarters = real_quarters(patients, np.random.default_rng(0))
