@@ -109,7 +109,8 @@ def flags_by_class(comparison: Comparison, synthetic: AuditImages, holdout: Audi
         return None
     flagged, holdout_flagged = np.asarray(comparison.flagged, bool), np.asarray(comparison.holdout_flagged, bool)
     result = {}
-    for name in [c for c in synthetic.image_set.classes if c in set(labels)]:
+    present = set(labels)
+    for name in [c for c in synthetic.image_set.classes if c in present]:
         mine = labels == name
         theirs = held == name if held is not None else np.zeros(len(holdout), bool)
         result[name] = ClassFlags(synthetic=int(mine.sum()), flagged=int(flagged[mine].sum()),

@@ -8,6 +8,7 @@ montage; both are optional (left out of the report when missing or unreadable).
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 
 from privacy.audit_document import AUDIT_FILE, MONTAGE_FILE, PAIRS_FILE, PAIRS_SCORE_COLUMN, AuditDocument, SpaceResult
@@ -39,9 +40,7 @@ def read_audit(folder: Path | str) -> dict:
         "reasons": list(document.verdict_reasons),
         "selftest_recall": document.selftest.recall if document.selftest is not None else None,
         "spaces": [space_row(name, space) for name, space in document.spaces.items()],
-        "by_class": [{"class": name, "flagged": flags.flagged, "synthetic": flags.synthetic,
-                      "holdout_flagged": flags.holdout_flagged, "holdout": flags.holdout}
-                     for name, flags in (document.by_class or {}).items()],
+        "by_class": [{"class": name, **asdict(flags)} for name, flags in (document.by_class or {}).items()],
         "pairs": _closest_pairs(folder / PAIRS_FILE),
         "montages": [str(montage)] if montage.is_file() and montage.stat().st_size <= MAX_MONTAGE_BYTES else [],
     }
