@@ -83,11 +83,7 @@ ARMS = {
     # where a feature sits, so a dense head over its last map (StyleGAN2's epilogue) lets it score the layout.
     "gan-d-flatten": {"discriminator": {"head": "flatten"}},
     "gan-d-flatten-seed1": {"discriminator": {"head": "flatten"}, "training": {"seed": 1}},
-    # (base = flatten head from here on.) G's EMA half-life: 0.999 averages over ≈ 44 k images at batch 64,
-    # StyleGAN2-ADA's small-data recipe over 20 k (ema_kimg = batch · 10 / 32): 0.5 ** (64 / 20 000) ≈ 0.9978.
-    # A long average pulls G towards typical chests (within-class MS-SSIM 1.08x real, audit pairs on them).
-    "gan-ema-short": {"training": {"ema_decay": 0.9978}},
-    "gan-ema-short-seed1": {"training": {"ema_decay": 0.9978, "seed": 1}},
+    # (base = flatten head from here on.)
     # The 80-minute run's normal chests (the minority class, 26 %) were near copies of one template while its
     # pneumonia chests varied: minibatch-stddev groups of mixed classes show D the spread between the
     # classes, which hides a class that collapsed. Groups of one label vector show D each class's variety.
