@@ -128,7 +128,30 @@ class GanAugmentationConfig:
 
 @dataclass(frozen=True)
 class GanConditioningConfig:
+    """`transition_start`/`transition_end` (steps): transitional conditioning (Shahbazi et al. 2022,
+    "Collapse by Conditioning"): G's label embedding and D's projection term are scaled by a strength
+    that ramps from 0 to 1 between the two steps, so both first learn the variety of all images
+    unconditionally; conditioning from the first step collapses each class of a small set to a few
+    versions of itself. The paper gives D's conditional score a loss of its own; here it is added to
+    the unconditional score, so after the ramp the objective is exactly the conditional one.
+    transition_end 0: conditioned from the first step."""
+
     use_findings: bool = True  # also condition on the multi-label finding vector when the set has one
+    transition_start: int = 0
+    transition_end: int = 0
+
+    def __post_init__(self) -> None:
+        if self.transition_start < 0 or self.transition_end < 0 or (
+                self.transition_end and self.transition_start >= self.transition_end):
+            raise ValueError(f"transition_start and transition_end must be steps with 0 <= start < end (or end 0: no "
+                             f"transition), got {self.transition_start} and {self.transition_end}")
+
+    def strength(self, step: int) -> float:
+        """How much of the labels G and D see at a training step: 0 before the ramp, 1 after it."""
+        if not self.transition_end:
+            return 1.0
+        ramp = (step - self.transition_start) / (self.transition_end - self.transition_start)
+        return min(max(ramp, 0.0), 1.0)
 
 
 @dataclass(frozen=True)

@@ -121,13 +121,14 @@ class Generator(nn.Module):
         latents = torch.randn((n, self.config.latent_dim), generator=generator)
         return latents, [torch.randn((n, 1, s, s), generator=generator) for s in self.noise_sides()]
 
-    def style(self, latents: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
-        return self.mapping(torch.cat([latents, self.label_embed(conditions)], dim=1))
+    def style(self, latents: torch.Tensor, conditions: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        return self.mapping(torch.cat([latents, self.label_embed(conditions) * strength], dim=1))
 
-    def forward(self, latents: torch.Tensor, conditions: torch.Tensor, noises: list[torch.Tensor] | None = None
-                ) -> torch.Tensor:
-        """Images (N, 1, H, W), roughly in [-1, 1] (not clamped: D sees the raw values)."""
-        w = self.style(latents, conditions)
+    def forward(self, latents: torch.Tensor, conditions: torch.Tensor, noises: list[torch.Tensor] | None = None,
+                strength: float = 1.0) -> torch.Tensor:
+        """Images (N, 1, H, W), roughly in [-1, 1] (not clamped: D sees the raw values). `strength` scales
+        the label embedding (transitional conditioning while training; 1 for a trained model)."""
+        w = self.style(latents, conditions, strength)
         x = self.input(w).view(-1, self.config.channels[0], self.start, self.start)
         for i, conv in enumerate(self.convs):
             if i and i % self.config.convs_per_level == 0:
@@ -196,10 +197,11 @@ class ProjectionDiscriminator(nn.Module):
                 if isinstance(module, (nn.Conv2d, nn.Linear)):
                     spectral_norm(module)
 
-    def forward(self, images: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
-        """One score per image (N,): high = looks real for its labels."""
+    def forward(self, images: torch.Tensor, conditions: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """One score per image (N,): high = looks real for its labels. `strength` scales the projection
+        term (transitional conditioning; 0: the unconditional score alone)."""
         h = self.pool(self.final(self.with_stddev(self.body(images), conditions)))
-        return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1)
+        return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1) * strength
 
     def with_stddev(self, features: torch.Tensor, conditions: torch.Tensor) -> torch.Tensor:
         """D's body features with the minibatch-stddev channel appended (when the layer is on)."""

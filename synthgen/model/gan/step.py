@@ -52,6 +52,7 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     G, D = models.generator, models.discriminator
     device, n = reals.device, reals.shape[0]
     aug = config.augmentation
+    strength = config.conditioning.strength(step)  # transitional conditioning: 0 -> 1 over its ramp
 
     # -- discriminator: hinge on reals vs fakes (d_steps updates, fresh fakes and augmentations each),
     #    R1 on the augmented reals every r1_every steps (first update only)
@@ -60,13 +61,13 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     for update in range(config.training.d_steps):
         latents, noises = G.draw_batch(n, generator)
         with torch.no_grad():
-            fakes = G(latents.to(device), conditions, [x.to(device) for x in noises])
+            fakes = G(latents.to(device), conditions, [x.to(device) for x in noises], strength)
         real_input = diff_augment(reals, aug, augment_p, generator).detach()
         fake_input = diff_augment(fakes, aug, augment_p, generator)
         with_r1 = update == 0 and config.loss.r1_gamma > 0 and step % config.loss.r1_every == 0
         real_input.requires_grad_(with_r1)
-        real_scores = D(real_input, conditions)
-        d_loss = discriminator_loss(real_scores, D(fake_input, conditions))
+        real_scores = D(real_input, conditions, strength)
+        d_loss = discriminator_loss(real_scores, D(fake_input, conditions, strength))
         total = d_loss
         if with_r1:
             penalty = r1_penalty(real_scores, real_input)
@@ -85,8 +86,8 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     if seeking:
         conditions = paired_conditions(conditions)
     latents = latents.to(device)
-    fakes = G(latents, conditions, [x.to(device) for x in noises])
-    g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions))
+    fakes = G(latents, conditions, [x.to(device) for x in noises], strength)
+    g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions, strength))
     total = (g_loss + seeking * mode_seeking_loss(fakes, latents)) if seeking else g_loss
     models.g_optimizer.zero_grad(set_to_none=True)
     total.backward()

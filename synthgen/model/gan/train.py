@@ -168,7 +168,8 @@ class GanTrainer:
             return
         m = self.models
         every = self.config.training.snapshot_every
-        if every and step % every == 0:  # before the checkpoint: a resume from it never misses this snapshot
+        # before the checkpoint: a resume from it never misses this snapshot; none before G is fully conditioned
+        if every and step % every == 0 and step >= self.config.conditioning.transition_end:
             save_checkpoint(self.run.snapshot(step), self.ema.module.state_dict())
         save_checkpoint(self.run.checkpoint, {
             "step": step, "generator": m.generator.state_dict(), "discriminator": m.discriminator.state_dict(),

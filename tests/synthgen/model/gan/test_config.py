@@ -43,6 +43,8 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
      ("discriminator.head", "'mean'", "valid values: sum, flatten")),
     ({"model": {"kind": "gan"}, "discriminator": {"mbstd_groups": "class"}},
      ("discriminator.mbstd_groups", "'class'", "valid values: batch, labels")),
+    ({"model": {"kind": "gan"}, "conditioning": {"transition_start": 500, "transition_end": 200}},
+     ("conditioning", "0 <= start < end", "got 500 and 200")),
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": 1.0}, "training": {"batch_size": 1}},
      ("loss.mode_seeking", "training.batch_size must be >= 2", "got 1")),
 ])

@@ -11,8 +11,8 @@ from torch.nn.utils import parametrize
 
 from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
-from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig, GeneratorConfig,
-                                       MbstdGroups)
+from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig,
+                                       GanConditioningConfig, GeneratorConfig, MbstdGroups)
 from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
 from synthgen.model.gan.networks import ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped
 from synthgen.model.network import count_parameters
@@ -58,6 +58,27 @@ def test_generator_image_depends_on_its_labels_and_not_on_its_batch_mates():
     torch.testing.assert_close(batch[:1], alone, rtol=1e-5, atol=1e-6)
     assert (other_class - alone).abs().max() > 1e-3
     assert (findings - alone).abs().max() > 1e-3  # a multi-hot vector (class + finding) changes the image too
+
+
+def test_at_conditioning_strength_zero_g_and_d_ignore_the_labels_and_at_one_they_are_unchanged():
+    generator = _tiny_generator()
+    torch.manual_seed(5)
+    discriminator = ProjectionDiscriminator(dataclasses.replace(D_CONFIG, mbstd_group=1), 4, 16).eval()
+    latents, noises = generator.draw_batch(2, torch.Generator().manual_seed(2))
+    first, last = _conditions([0, 0]), _conditions([3, 3])
+    with torch.no_grad():
+        images = generator(latents, first, noises, 0.0)
+        torch.testing.assert_close(images, generator(latents, last, noises, 0.0))
+        torch.testing.assert_close(discriminator(images, first, 0.0), discriminator(images, last, 0.0))
+        torch.testing.assert_close(generator(latents, last, noises, 1.0), generator(latents, last, noises))
+        half = discriminator(images, last, 0.5) - discriminator(images, first, 0.5)
+        torch.testing.assert_close(half * 2, discriminator(images, last) - discriminator(images, first))
+
+
+def test_transitional_conditioning_ramps_from_start_to_end_and_is_full_without_one():
+    ramp = GanConditioningConfig(transition_start=100, transition_end=300)
+    assert [ramp.strength(s) for s in (0, 100, 200, 300, 1000)] == [0.0, 0.0, 0.5, 1.0, 1.0]
+    assert GanConditioningConfig().strength(0) == 1.0
 
 
 @pytest.mark.parametrize(("spectral_norm", "head"), [(True, "sum"), (False, "sum"), (False, "flatten")])

@@ -121,3 +121,16 @@ def test_a_run_with_snapshots_keeps_the_chosen_one_and_records_every_score(data6
     chosen = (run / "snapshots" / "step-0000003.pt" if selection["chosen"] == "step-0000003"
               else run / "snapshots" / "step-0000006.pt")
     assert state_dicts_equal(weights, torch.load(chosen, weights_only=True))
+
+
+def test_no_snapshot_is_kept_before_transitional_conditioning_has_ramped_up(data600, quick_audit, tmp_path):
+    run = tmp_path / "run"
+    config = tiny_gan_config(training={"snapshot_every": 3, "selection_images": 32},
+                             conditioning={"transition_start": 1, "transition_end": 4})
+    train(data600, run, config, progress=False)
+    # step 3 is inside the ramp (labels at 2/3 strength): not a candidate for the final weights
+    assert sorted(p.name for p in (run / "snapshots").iterdir()) == ["step-0000006.pt"]
+    card = json.loads((run / "model" / "model_card.json").read_text())
+    assert card["selection"] is None  # the final EMA is the only candidate: kept as trained
+    assert state_dicts_equal(torch.load(run / "model" / "weights.pt", weights_only=True),
+                             torch.load(run / "snapshots" / "step-0000006.pt", weights_only=True))
