@@ -95,6 +95,10 @@ ARMS = {
     # learn every image's variety unconditionally first, then ramps the labels in over 1 000 steps.
     "gan-transition": {"conditioning": {"transition_start": 0, "transition_end": 1000}},
     "gan-transition-seed1": {"conditioning": {"transition_start": 0, "transition_end": 1000}, "training": {"seed": 1}},
+    # Masking the top or side sixth of the images brings the GAN level with diffusion (bench/two_sample_cues.py):
+    # the rare, small features of the film's edges (markers, collimation, neck) that D's 16 channels at 32² may
+    # not resolve. Twice the channels at the two finest levels of D.
+    "gan-wide-d-fine": {"discriminator": {"channels": [32, 64, 64, 128]}},
 }
 
 
