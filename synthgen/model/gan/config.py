@@ -131,10 +131,11 @@ class GanConditioningConfig:
     """`transition_start`/`transition_end` (steps): transitional conditioning (Shahbazi et al. 2022,
     "Collapse by Conditioning"): G's label embedding and D's projection term are scaled by a strength
     that ramps from 0 to 1 between the two steps, so both first learn the variety of all images
-    unconditionally; conditioning from the first step collapses each class of a small set to a few
-    versions of itself. The paper gives D's conditional score a loss of its own; here it is added to
-    the unconditional score, so after the ramp the objective is exactly the conditional one.
-    transition_end 0: conditioned from the first step."""
+    unconditionally (the paper: conditioned from the first step, each class of a small set can collapse
+    to a few versions of itself; at PneumoniaMNIST 32² it changed nothing, docs/PERFORMANCE.md). The
+    paper gives D's conditional score a loss of its own; here it is added to the unconditional score,
+    so after the ramp the objective is exactly the conditional one. transition_end 0: conditioned from
+    the first step."""
 
     use_findings: bool = True  # also condition on the multi-label finding vector when the set has one
     transition_start: int = 0
