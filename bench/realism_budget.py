@@ -99,6 +99,9 @@ ARMS = {
     # the rare, small features of the film's edges (markers, collimation, neck) that D's 16 channels at 32² may
     # not resolve. Twice the channels at the two finest levels of D.
     "gan-wide-d-fine": {"discriminator": {"channels": [32, 64, 64, 128]}},
+    # The 32² config's discriminator (dense head over the last map, minibatch-stddev groups by label) on a
+    # base that has neither, e.g. gan-kermany64.yaml: does the 32² A/B carry over to 64²?
+    "gan-d-flatten-mbstd-labels": {"discriminator": {"head": "flatten", "mbstd_groups": "labels"}},
 }
 
 
