@@ -13,7 +13,9 @@ favourite) and M is the --caps quantile of the candidates' ratios (higher: more 
 
 Each set (plain = every image's first candidate) is scored by the classifier two-sample test of
 `synthgen validate` (--seeds runs) twice: against the train split (as validate does) and against the
-test split (other patients, which neither the GAN nor the critic saw). One JSON line per set.
+test split (other patients, which neither the GAN nor the critic saw). With --sets DIR each set is
+also written as an image set (DIR/<set>) and, with --audit, audited by `synthgen audit`'s engine
+against the training images (does the critic favour near-copies?). One JSON line per set.
 """
 
 from __future__ import annotations
@@ -59,6 +61,30 @@ def auc(scores: np.ndarray, positive: np.ndarray) -> float:
     return float(weighted_auc(scores, positive, np.ones((1, len(positive))))[0])
 
 
+def write_set(folder: Path, synthetic: tuple[np.ndarray, np.ndarray], classes: list[str], name: str) -> None:
+    from synthgen.imageset.writer import ImageSetWriter
+
+    images, labels = synthetic
+    with ImageSetWriter(folder, name=f"rejection {name}", kind="synthetic", classes=classes,
+                        image_size=images.shape[-1], overwrite=True, allow_empty_classes=True) as writer:
+        for i, (pixels, label) in enumerate(zip(images, labels)):
+            writer.add(np.round(pixels * 255).astype(np.uint8), label=classes[label], patient_id=f"SYN-{i:06d}",
+                       split="train", source=f"bench/gan_rejection.py#{i}")
+        writer.finish({"source": "bench/gan_rejection.py", "set": name})
+
+
+def audited_share(data: Path, folder: Path) -> dict:
+    """The audit's flagged counts of the set and of the held-out real images, and its verdict."""
+    from privacy.audit import audit
+
+    report = folder.with_name(folder.name + "-audit")
+    audit(data, folder, report, overwrite=True)
+    document = json.loads((report / "audit.json").read_text())
+    counts = document["counts"]
+    return {"flagged": counts["flagged"], "of": counts["synthetic"], "holdout_flagged": counts["holdout_flagged"],
+            "holdout": counts["holdout"], "verdict": document["verdict"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("data", type=Path, help="prepared real set the GAN was trained on")
@@ -69,6 +95,8 @@ def main() -> None:
     parser.add_argument("--candidates", type=int, default=8)
     parser.add_argument("--caps", default="0.5,0.8,0.95", help="quantiles of the ratio used as M")
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--sets", type=Path, help="write each set as an image set under this folder")
+    parser.add_argument("--audit", action="store_true", help="audit each written set (needs --sets)")
     args = parser.parse_args()
 
     real, pipeline = ImageSet.open(args.data), GanPipeline.load(args.model)
@@ -104,6 +132,11 @@ def main() -> None:
             summary = two_sample_test(side, synthetic, n_classes, TwoSampleOptions(), 200, 0, repeats=args.seeds).summary
             row[f"vs_{reference}"] = {name: {"mean": round(summary[name]["auc"]["value"], 4), "std": summary[name]["auc"]["seed_std"]}
                                       for name in ("real_vs_synthetic", "real_vs_real")}
+        if args.sets:
+            folder = args.sets / name.replace(" ", "-")
+            write_set(folder, synthetic, list(real.classes), name)
+            if args.audit:
+                row["audit"] = audited_share(args.data, folder)
         results[name] = row
         print(json.dumps(row), flush=True)
     args.out.write_text(json.dumps(results, indent=1))
