@@ -29,8 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.two_sample_seeds import labelled_pixels  # noqa: E402
 from synthgen.imageset import ImageSet  # noqa: E402
 from synthgen.model.gan.pipeline import GanPipeline  # noqa: E402
+from synthgen.model.pipeline import to_pixels  # noqa: E402
 from validation.classifier import Recipe, predict, train_classifier  # noqa: E402
 from validation.stats import weighted_auc  # noqa: E402
 from validation.two_sample import TwoSampleOptions, two_sample_test  # noqa: E402
@@ -41,20 +43,23 @@ CRITIC_SEED, VAL_SEED, POOL_SEED, ACCEPT_SEED = 10_000_000, 20_000_000, 30_000_0
 def split_side(image_set: ImageSet, split: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(images, class indices, patient ids) of one split: the real side of a two-sample test."""
     rows = image_set.indices(split)
-    classes = list(image_set.classes)
-    labels = np.array([classes.index(image_set.rows[i]["label"]) for i in rows])
-    return (image_set.load_pixels(rows).astype(np.float32), labels,
-            np.array([image_set.rows[i]["patient_id"] for i in rows]))
+    images, labels = labelled_pixels(image_set, rows, list(image_set.classes))
+    return images, labels, np.array([image_set.rows[i]["patient_id"] for i in rows])
 
 
 def generated(pipeline: GanPipeline, labels: np.ndarray, first_seed: int) -> np.ndarray:
-    """Float32 (N, H, W) in [0, 1], quantised to 8 bits as the PNG files of `synthgen sample` are."""
+    """Uint8 (N, H, W): the pixels `synthgen sample` would write for these labels and seeds."""
     chunks = []
     for start in range(0, len(labels), 512):
         chunk = labels[start : start + 512]
         images = pipeline(pipeline.labels.encode(chunk), [first_seed + start + j for j in range(len(chunk))])
-        chunks.append(np.round((images[:, 0].numpy() + 1.0) * 127.5) / 255.0)
-    return np.concatenate(chunks).astype(np.float32)
+        chunks.append(to_pixels(images, 8))
+    return np.concatenate(chunks)
+
+
+def unit(pixels: np.ndarray) -> np.ndarray:
+    """Uint8 pixels as the float32 [0, 1] images the classifiers take (as ImageSet.load_pixels gives)."""
+    return pixels.astype(np.float32) / 255.0
 
 
 def auc(scores: np.ndarray, positive: np.ndarray) -> float:
@@ -68,7 +73,7 @@ def write_set(folder: Path, synthetic: tuple[np.ndarray, np.ndarray], classes: l
     with ImageSetWriter(folder, name=f"rejection {name}", kind="synthetic", classes=classes,
                         image_size=images.shape[-1], overwrite=True, allow_empty_classes=True) as writer:
         for i, (pixels, label) in enumerate(zip(images, labels)):
-            writer.add(np.round(pixels * 255).astype(np.uint8), label=classes[label], patient_id=f"SYN-{i:06d}",
+            writer.add(pixels, label=classes[label], patient_id=f"SYN-{i:06d}",
                        split="train", source=f"bench/gan_rejection.py#{i}")
         writer.finish({"source": "bench/gan_rejection.py", "set": name})
 
@@ -77,12 +82,10 @@ def audited_share(data: Path, folder: Path) -> dict:
     """The audit's flagged counts of the set and of the held-out real images, and its verdict."""
     from privacy.audit import audit
 
-    report = folder.with_name(folder.name + "-audit")
-    audit(data, folder, report, overwrite=True)
-    document = json.loads((report / "audit.json").read_text())
-    counts = document["counts"]
-    return {"flagged": counts["flagged"], "of": counts["synthetic"], "holdout_flagged": counts["holdout_flagged"],
-            "holdout": counts["holdout"], "verdict": document["verdict"]}
+    document = audit(data, folder, folder.with_name(folder.name + "-audit"), overwrite=True)
+    counts = document.counts
+    return {"flagged": counts.flagged, "of": counts.synthetic, "holdout_flagged": counts.holdout_flagged,
+            "holdout": counts.holdout, "verdict": document.verdict}
 
 
 def main() -> None:
@@ -104,15 +107,15 @@ def main() -> None:
     train, val, test = (split_side(real, split) for split in ("train", "val", "test"))
     n = len(train[1])
     recipe = Recipe(width=args.critic_width, steps=args.critic_steps, batch_size=64, intensity_jitter=0.0)
-    critic = train_classifier(np.concatenate([train[0], generated(pipeline, train[1], CRITIC_SEED)]),
+    critic = train_classifier(np.concatenate([train[0], unit(generated(pipeline, train[1], CRITIC_SEED))]),
                               np.r_[np.zeros(n), np.ones(n)].astype(np.int64), 2, recipe, 7)
-    held_out = np.concatenate([val[0], generated(pipeline, val[1], VAL_SEED)])
+    held_out = np.concatenate([val[0], unit(generated(pipeline, val[1], VAL_SEED))])
     critic_auc = auc(predict(critic, held_out)[:, 1], np.r_[np.zeros(len(val[1]), bool), np.ones(len(val[1]), bool)])
 
     k = args.candidates
     pool_labels = np.repeat(train[1], k)  # candidate j of output image i is row i * k + j
     pool = generated(pipeline, pool_labels, POOL_SEED)
-    p_gan = predict(critic, pool)[:, 1].clip(1e-6, 1 - 1e-6)
+    p_gan = predict(critic, unit(pool))[:, 1].clip(1e-6, 1 - 1e-6)
     log_ratio = np.log1p(-p_gan) - np.log(p_gan)  # log p_real / p_gan by the critic's odds
     log_u = np.log(np.random.default_rng(ACCEPT_SEED).random(len(pool)))
     results: dict = {"critic": {"width": args.critic_width, "steps": args.critic_steps,
@@ -126,15 +129,16 @@ def main() -> None:
         first = np.where(accepted.any(axis=1), accepted.argmax(axis=1), log_ratio.reshape(n, k).argmax(axis=1))
         sets[f"cap {cap}"] = (np.arange(n) * k + first, float(accepted.mean()), float(accepted.any(axis=1).mean()))
     for name, (rows, acceptance, any_accepted) in sets.items():
-        synthetic = (pool[rows], pool_labels[rows])
+        synthetic = (unit(pool[rows]), pool_labels[rows])
         row = {"set": name, "acceptance": round(acceptance, 3), "images_with_an_accepted_candidate": round(any_accepted, 3)}
         for reference, side in (("train", train), ("test", test)):
             summary = two_sample_test(side, synthetic, n_classes, TwoSampleOptions(), 200, 0, repeats=args.seeds).summary
-            row[f"vs_{reference}"] = {name: {"mean": round(summary[name]["auc"]["value"], 4), "std": summary[name]["auc"]["seed_std"]}
-                                      for name in ("real_vs_synthetic", "real_vs_real")}
+            row[f"vs_{reference}"] = {test: {"mean": round(summary[test]["auc"]["value"], 4),
+                                             "std": summary[test]["auc"]["seed_std"]}
+                                      for test in ("real_vs_synthetic", "real_vs_real")}
         if args.sets:
             folder = args.sets / name.replace(" ", "-")
-            write_set(folder, synthetic, list(real.classes), name)
+            write_set(folder, (pool[rows], pool_labels[rows]), list(real.classes), name)
             if args.audit:
                 row["audit"] = audited_share(args.data, folder)
         results[name] = row
