@@ -179,6 +179,14 @@ class ConditioningConfig:
         _fraction("label_dropout", self.label_dropout)
 
 
+def check_profiles(sigma_rels: tuple[float, ...]) -> None:
+    """ValueError unless every relative std is in (0, 0.3), the range where EDM2's profiles are defined."""
+    bad = [s for s in sigma_rels if not 0 < s < 0.3]
+    if bad:
+        raise ValueError(f"ema_profiles are relative stds in (0, 0.3) (EDM2 uses 0.05-0.15), got {bad}")
+
+
+
 @dataclass(frozen=True)
 class TrainingConfig:
     steps: int | None = 2000  # at most this many steps (None: until `minutes` is spent)
@@ -215,9 +223,7 @@ class TrainingConfig:
                 _positive(name, getattr(self, name))
         if self.steps is None and self.lr_schedule is LrSchedule.COSINE:
             raise ValueError("lr_schedule cosine needs steps (its end); with only minutes use rsqrt or constant")
-        bad = [s for s in self.ema_profiles if not 0 < s < 0.3]
-        if bad:
-            raise ValueError(f"ema_profiles are relative stds in (0, 0.3) (EDM2 uses 0.05-0.15), got {bad}")
+        check_profiles(self.ema_profiles)
         if self.warmup_steps < 0 or self.grad_clip < 0 or self.weight_decay < 0 or self.grid_per_class < 0:
             raise ValueError("warmup_steps, grad_clip, weight_decay and grid_per_class must be >= 0")
 

@@ -58,7 +58,8 @@ class ModelCard(Document):
     discriminator_parameters: int | None = None
     augment_probability: float | None = None
     final_generator_loss: float | None = None
-    selection: dict | None = None  # GAN with training.snapshot_every: which snapshot was kept, every score (gan/select.py)
+    # GAN with training.snapshot_every or ema_profiles: which candidate was kept, every score (gan/select.py)
+    selection: dict | None = None
 
 
 def training_data_fields(dataset: TrainingData, training_set: Path) -> dict:

@@ -70,7 +70,7 @@ def train(data: Path, out: Path, config: "TrainConfig | GanTrainConfig | Path | 
     dataset = load_training_data(image_set, config.training.split, config.conditioning.use_findings)
     if isinstance(config, TrainConfig):
         config = with_measured_sigma_data(config, dataset)
-    if isinstance(config, GanTrainConfig) and config.training.snapshot_every:
+    if isinstance(config, GanTrainConfig) and (config.training.snapshot_every or config.training.ema_profiles):
         from synthgen.model.gan.select import selection_audit_groups
 
         selection_audit_groups(image_set)  # before anything is written: copying must be checkable at the end

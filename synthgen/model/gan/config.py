@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import Enum
 
-from synthgen.model.config import ModelKind
+from synthgen.model.config import ModelKind, check_profiles
 
 
 def _positive(name: str, value: float) -> None:
@@ -165,6 +165,9 @@ class GanTrainingConfig:
     d_steps: int = 2  # discriminator updates per generator update (1: D stayed at chance, images collapsed)
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
+    # Post-hoc EMA, as for diffusion: one power-function EMA of G (EDM2) per relative std besides the
+    # classic one; every profile's final weights join the candidates select.py scores (FD and copying).
+    ema_profiles: tuple[float, ...] = ()
     checkpoint_every: int = 500
     # Keep the EMA of G every this many steps (a multiple of checkpoint_every) as a candidate for the final
     # weights: the one with the best validation FD among those that copy no more than held-out real images
@@ -192,6 +195,7 @@ class GanTrainingConfig:
             raise ValueError(f"betas must be two values in [0, 1), got {list(self.betas)}")
         if not 0.0 <= self.ema_decay < 1.0 or self.grid_per_class < 0:
             raise ValueError("ema_decay must be in [0, 1) and grid_per_class >= 0")
+        check_profiles(self.ema_profiles)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Which snapshot of the GAN's EMA generator becomes the model: the lowest validation FD among the
-snapshots that copy no more than held-out real images do.
+snapshots and EMA profiles that copy no more than held-out real images do.
 
 On small data a GAN's FD keeps improving while it starts to reproduce training images (PneumoniaMNIST
 32²: 0.79 % of samples flagged by the audit at 4 020 steps, 1.42 % at 9 342; held-out real images
 0.58 %), so the last weights are not always the ones to ship. Each candidate (every
-`training.snapshot_every` steps, and the final EMA) is scored twice:
+`training.snapshot_every` steps, the final EMA and the final power-function EMA profiles of
+`training.ema_profiles`) is scored twice:
 
 - FD against the validation split in validation's feature space (synthgen.model.ema_select), with
   the label vectors of the reference images;
@@ -144,8 +145,9 @@ def selection_audit_groups(image_set: ImageSet) -> tuple:
     needed = min_holdout_images(audit_options().fpr)
     if len(held) < needed or len(train) < MIN_TRAIN_IMAGES:
         raise SynthgenError(
-            f"training.snapshot_every checks copying against the val and test splits of {image_set.root}: they hold "
+            f"training.snapshot_every and ema_profiles check copying against the val and test splits of "
+            f"{image_set.root}: they hold "
             f"{len(held)} image(s) (train {len(train)}), at least {needed} (train {MIN_TRAIN_IMAGES}) are needed; "
-            "prepare larger splits or drop training.snapshot_every"
+            "prepare larger splits or drop training.snapshot_every and ema_profiles"
         )
     return train, AuditImages.from_image_set(image_set, held)

@@ -24,7 +24,7 @@ from synthgen.imageset import ImageSet
 from synthgen.model.checkpoint import load_checkpoint, save_checkpoint
 from synthgen.model.data import TrainingData, batch_indices, seeded_generator
 from synthgen.model.devices import budget_limits, should_stop
-from synthgen.model.ema import ema_with_warmup
+from synthgen.model.ema import PowerEMAProfiles, ema_with_warmup
 from synthgen.model.gan.augment import adjusted_probability
 from synthgen.model.gan.config import GanTrainConfig
 from synthgen.model.gan.grid import gan_class_grid
@@ -66,6 +66,8 @@ class GanTrainer:
         discriminator.to(device)
         self.models = GanModels(generator, discriminator, *build_optimizers(generator, discriminator, config))
         self.ema = AveragedModel(generator, multi_avg_fn=ema_with_warmup(config.training.ema_decay), use_buffers=True)
+        profiles = config.training.ema_profiles
+        self.profiles = PowerEMAProfiles(generator, profiles) if profiles else None
         aug = config.augmentation
         self.augment_p = 0.0 if aug.adaptive else aug.probability
         self.sign_sum, self.sign_steps = 0.0, 0
@@ -127,6 +129,8 @@ class GanTrainer:
                 f"kept the last good checkpoint: {kept}; lower training.lr or raise loss.r1_gamma and start again"
             )
         self.ema.update_parameters(self.models.generator)
+        if self.profiles:
+            self.profiles.update(self.models.generator, step + 1)
         self._adapt_augmentation(step, losses.real_sign)
         return losses
 
@@ -173,7 +177,8 @@ class GanTrainer:
             save_checkpoint(self.run.snapshot(step), self.ema.module.state_dict())
         save_checkpoint(self.run.checkpoint, {
             "step": step, "generator": m.generator.state_dict(), "discriminator": m.discriminator.state_dict(),
-            "ema": self.ema.state_dict(), "g_optimizer": m.g_optimizer.state_dict(),
+            "ema": self.ema.state_dict(), "ema_profiles": self.profiles.state_dict() if self.profiles else [],
+            "g_optimizer": m.g_optimizer.state_dict(),
             "d_optimizer": m.d_optimizer.state_dict(), "augment_p": self.augment_p,
             "ada_window": [self.sign_sum, self.sign_steps], "config_sha256": self.config_sha256,
             "trained_s": trained_s,
@@ -194,6 +199,8 @@ class GanTrainer:
             m.generator.load_state_dict(state["generator"])
             m.discriminator.load_state_dict(state["discriminator"])
             self.ema.load_state_dict(state["ema"])
+            if self.profiles:
+                self.profiles.load_state_dict(state.get("ema_profiles", []))
             m.g_optimizer.load_state_dict(state["g_optimizer"])
             m.d_optimizer.load_state_dict(state["d_optimizer"])
         except (RuntimeError, KeyError, ValueError) as err:
@@ -209,19 +216,20 @@ class GanTrainer:
                            label_prior(self.dataset.conditions, self.dataset.label_space))
 
     def _choose_weights(self, steps: int) -> tuple[torch.nn.Module, dict | None]:
-        """The final EMA of G, or (training.snapshot_every) the snapshot select.py picks."""
+        """The final EMA of G, or the candidate select.py picks among the snapshots (training.snapshot_every),
+        the final EMA and the final power-function profiles (training.ema_profiles)."""
         t = self.config.training
-        if not t.snapshot_every:
-            return self.ema.module, None
         candidates: dict[str, torch.nn.Module] = {}
-        for step in self.run.snapshot_steps():
+        for step in self.run.snapshot_steps() if t.snapshot_every else ():
             if step < steps:  # a snapshot at the last step is the final EMA itself
                 path = self.run.snapshot(step)
                 candidates[path.stem] = snapshot = copy.deepcopy(self.ema.module)
                 snapshot.load_state_dict(load_state_dict(path))
-        if not candidates:
-            return self.ema.module, None
         candidates["final"] = self.ema.module
+        for name, module in self.profiles.named().items() if self.profiles else ():
+            candidates[f"final-{name}"] = module
+        if len(candidates) == 1:
+            return self.ema.module, None
 
         def sample(module, conditions, seeds):
             return self._pipeline(module)(conditions, seeds, self.config.sampling.truncation, self.device)
@@ -244,7 +252,7 @@ class GanTrainer:
             discriminator_parameters=count_parameters(self.models.discriminator),
             steps=steps,
             budget={"steps": t.steps, "minutes": t.minutes},
-            ema={"kind": "classic", "decay": t.ema_decay},
+            ema={"kind": "classic", "decay": t.ema_decay, **({"power_profiles": list(t.ema_profiles)} if t.ema_profiles else {})},
             augment_probability=self.augment_p,
             batch_size=t.batch_size,
             seed=t.seed,

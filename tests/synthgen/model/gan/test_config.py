@@ -32,7 +32,7 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
      ("diffusion is a model.kind diffusion key", "model.kind gan", "generator")),
     ({"model": {"kind": "gan"}, "sampling": {"sampler": "heun"}}, ("sampling: sampler", "batch_size, truncation")),
     ({"model": {"kind": "gan"}, "conditioning": {"label_dropout": 0.1}}, ("conditioning: label_dropout", "use_findings")),
-    ({"model": {"kind": "gan"}, "training": {"ema_profiles": [0.05]}}, ("training: ema_profiles", "betas")),
+    ({"model": {"kind": "gan"}, "training": {"lr_schedule": "cosine"}}, ("training: lr_schedule", "betas")),
     ({"generator": {"latent_dim": 8}}, ("generator is a model.kind gan key", "model.kind diffusion", "network")),
     ({"sampling": {"truncation": 0.7}}, ("sampling: truncation is a model.kind gan key", "guidance")),
     ({"model": {"kind": "gan", "size": 3}}, ("config.model", "size", "valid keys: kind")),

@@ -50,6 +50,7 @@ def test_a_candidate_passes_exactly_at_the_significance_level():
     ({"snapshot_every": 4}, "snapshot_every must be a positive multiple of checkpoint_every (3), got 4"),
     ({"snapshot_every": 0}, "snapshot_every must be a positive multiple"),
     ({"selection_images": 0}, "selection_images must be > 0"),
+    ({"ema_profiles": [0.1, 0.5]}, "ema_profiles are relative stds in (0, 0.3) (EDM2 uses 0.05-0.15), got [0.5]"),
 ])
 def test_bad_snapshot_keys_are_one_line_errors(training, fragment):
     data = {key: dict(value) for key, value in TINY_GAN.items()}
@@ -65,6 +66,9 @@ def test_too_few_held_out_images_for_the_copying_check_fails_before_anything_is_
         train(data16, tmp_path / "run", config, progress=False)
     message = str(error.value)
     assert "training.snapshot_every" in message and "val and test splits" in message and "at least 100" in message
+    assert not (tmp_path / "run").exists()
+    with pytest.raises(SynthgenError, match="ema_profiles check copying against the val and test splits"):
+        train(data16, tmp_path / "run", tiny_gan_config(training={"ema_profiles": [0.1]}), progress=False)
     assert not (tmp_path / "run").exists()
 
 
@@ -134,3 +138,47 @@ def test_no_snapshot_is_kept_before_transitional_conditioning_has_ramped_up(data
     assert card["selection"] is None  # the final EMA is the only candidate: kept as trained
     assert state_dicts_equal(torch.load(run / "model" / "weights.pt", weights_only=True),
                              torch.load(run / "snapshots" / "step-0000006.pt", weights_only=True))
+
+
+def _profile_states(checkpoint: dict) -> dict[str, dict]:
+    """Every candidate's weights as the checkpoint holds them: the classic EMA and each power profile."""
+    classic = {key[len("module."):]: value for key, value in checkpoint["ema"].items() if key.startswith("module.")}
+    return {"final": classic, **{f"final-power-{s:g}": state for s, state in zip((0.05, 0.2), checkpoint["ema_profiles"])}}
+
+
+def test_ema_profiles_join_the_candidates_and_the_chosen_one_is_saved(data600, quick_audit, tmp_path):
+    run = tmp_path / "run"
+    train(data600, run, tiny_gan_config(training={"ema_profiles": [0.05, 0.2], "selection_images": 32}), progress=False)
+    card = json.loads((run / "model" / "model_card.json").read_text())
+    assert card["ema"] == {"kind": "classic", "decay": 0.999, "power_profiles": [0.05, 0.2]}
+    selection = card["selection"]
+    assert list(selection["candidates"]) == ["final", "final-power-0.05", "final-power-0.2"]
+    states = _profile_states(torch.load(run / "checkpoints" / "last.pt", weights_only=True))
+    assert not state_dicts_equal(states["final-power-0.05"], states["final-power-0.2"])
+    weights = torch.load(run / "model" / "weights.pt", weights_only=True)
+    assert state_dicts_equal(weights, states[selection["chosen"]])
+
+
+def test_a_power_profile_starts_as_a_copy_of_the_generator(data600, quick_audit, tmp_path):
+    config = tiny_gan_config(training={"ema_profiles": [0.05, 0.2], "selection_images": 32, "steps": 1,
+                                       "checkpoint_every": 1, "grid_per_class": 0})
+    train(data600, tmp_path / "run", config, progress=False)
+    checkpoint = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    assert all(state_dicts_equal(state, checkpoint["generator"]) for state in checkpoint["ema_profiles"])
+
+
+def test_a_resumed_run_continues_every_profile_bit_identically(data600, quick_audit, tmp_path, monkeypatch):
+    from synthgen.model.gan import train as gan_train
+
+    config = tiny_gan_config(training={"ema_profiles": [0.05, 0.2], "selection_images": 32, "steps": 6,
+                                       "grid_per_class": 0})
+    train(data600, tmp_path / "straight", config, progress=False)
+    stop = gan_train.should_stop
+    with monkeypatch.context() as patch:  # the first part stops after step 3 as a budget would, then resumes
+        patch.setattr(gan_train, "should_stop", lambda step, *rest: step >= 3 or stop(step, *rest))
+        train(data600, tmp_path / "resumed", config, progress=False)
+    assert torch.load(tmp_path / "resumed" / "checkpoints" / "last.pt", weights_only=True)["step"] == 3
+    train(data600, tmp_path / "resumed", config, progress=False, resume=True)
+    straight, resumed = (_profile_states(torch.load(tmp_path / name / "checkpoints" / "last.pt", weights_only=True))
+                         for name in ("straight", "resumed"))
+    assert all(state_dicts_equal(straight[name], resumed[name]) for name in straight)
