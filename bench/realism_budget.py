@@ -111,6 +111,12 @@ ARMS = {
     # D's design. Power-function profiles from short to as long as EDM2 allows; all of them are kept.
     "gan-ema-profiles": {"training": {"ema_profiles": [0.05, 0.1, 0.2, 0.28]}},
     "gan-ema-profiles-seed1": {"training": {"ema_profiles": [0.05, 0.1, 0.2, 0.28], "seed": 1}},
+    # NoisyTwins (Rangwani et al. 2023, CVPR): class-conditional StyleGANs on small or long-tailed sets
+    # collapse within a class (the 32² normal chests: one template at every EMA length); noise on G's label
+    # embedding makes each class a region of style inputs, and a Barlow Twins loss between the styles of
+    # one latent under two noise draws keeps the style dimensions decorrelated. The paper's values.
+    "gan-embedding-noise": {"conditioning": {"embedding_noise": 0.75}},
+    "gan-noisy-twins": {"conditioning": {"embedding_noise": 0.75}, "loss": {"noisy_twins": 0.01}},
 }
 
 

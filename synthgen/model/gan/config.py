@@ -88,14 +88,20 @@ class DiscriminatorConfig:
 @dataclass(frozen=True)
 class LossConfig:
     """Hinge loss; R1 gradient penalty on (augmented) reals, lazily every `r1_every` steps; optional
-    mode-seeking term for G (MSGAN, Mao et al. 2019) against images that vary less than their latents."""
+    mode-seeking term for G (MSGAN, Mao et al. 2019) against images that vary less than their latents;
+    optional NoisyTwins term (Rangwani et al. 2023) against styles that collapse within a class."""
 
     r1_gamma: float = 0.05
     r1_every: int = 16
     mode_seeking: float = 0.0  # weight of 1 / (|G(z1,c) - G(z2,c)| / |z1 - z2|); 0 turns it off
+    # Weight of the Barlow Twins loss between the styles of one latent under two noisy label embeddings
+    # (needs conditioning.embedding_noise; the paper's 0.01): invariant to the noise, decorrelated across
+    # dimensions, so a class's styles cannot shrink onto a few directions. 0 turns it off.
+    noisy_twins: float = 0.0
+    noisy_twins_off_diagonal: float = 0.005  # Barlow Twins' lambda: weight of the off-diagonal correlations
 
     def __post_init__(self) -> None:
-        for name in ("r1_gamma", "mode_seeking"):
+        for name in ("r1_gamma", "mode_seeking", "noisy_twins", "noisy_twins_off_diagonal"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("r1_every", self.r1_every)
@@ -140,8 +146,14 @@ class GanConditioningConfig:
     use_findings: bool = True  # also condition on the multi-label finding vector when the set has one
     transition_start: int = 0
     transition_end: int = 0
+    # Gaussian noise added to G's label embedding while training, its std relative to the embedding's RMS
+    # (NoisyTwins' noise augmentation, 0.75 in the paper): each class is a region of style inputs, not one
+    # point. Sampling uses the embedding itself. 0: none.
+    embedding_noise: float = 0.0
 
     def __post_init__(self) -> None:
+        if self.embedding_noise < 0:
+            raise ValueError(f"embedding_noise must be >= 0, got {self.embedding_noise}")
         if self.transition_start < 0 or self.transition_end < 0 or (
                 self.transition_end and self.transition_start >= self.transition_end):
             raise ValueError(f"transition_start and transition_end must be steps with 0 <= start < end (or end 0: no "
@@ -226,3 +238,12 @@ class GanTrainConfig:
         if self.loss.mode_seeking and self.training.batch_size < 2:
             raise ValueError(f"loss.mode_seeking compares pairs of generated images: training.batch_size must be "
                              f">= 2, got {self.training.batch_size}")
+        if self.loss.noisy_twins:
+            if not self.conditioning.embedding_noise:
+                raise ValueError("loss.noisy_twins compares styles under two noisy label embeddings: set "
+                                 "conditioning.embedding_noise > 0 (the paper: 0.75)")
+            if self.loss.mode_seeking:
+                raise ValueError("loss.noisy_twins and loss.mode_seeking pair the batch differently: use one of them")
+            if self.training.batch_size < 4:
+                raise ValueError(f"loss.noisy_twins correlates pairs of styles: training.batch_size must be >= 4, "
+                                 f"got {self.training.batch_size}")

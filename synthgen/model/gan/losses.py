@@ -1,5 +1,5 @@
-"""GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN), the R1 penalty and the
-mode-seeking term.
+"""GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN), the R1 penalty, the
+mode-seeking term and the NoisyTwins term.
 
 Written plainly: MONAI's PatchAdversarialLoss(criterion="hinge") passes D's scores through tanh
 first (relu(1 - tanh(D(x)))), which never lets a real image's loss reach zero and bounds the
@@ -36,3 +36,18 @@ def mode_seeking_loss(images: torch.Tensor, latents: torch.Tensor) -> torch.Tens
     ratio = ((images[:half] - images[half:2 * half]).abs().mean()
              / (latents[:half] - latents[half:2 * half]).abs().mean())
     return 1.0 / (ratio + 1e-5)
+
+
+def noisy_twins_loss(styles_a: torch.Tensor, styles_b: torch.Tensor, off_diagonal: float) -> torch.Tensor:
+    """NoisyTwins (Rangwani et al. 2023): the Barlow Twins loss (Zbontar et al. 2021) between the styles of
+    the same latents under two draws of label-embedding noise. Each dimension is standardised over the
+    batch; the cross-correlation's diagonal is pulled to 1 (the style ignores the noise) and its
+    off-diagonal to 0 (the dimensions carry different factors instead of collapsing onto a few)."""
+    def standardised(x: torch.Tensor) -> torch.Tensor:
+        return (x - x.mean(dim=0)) / (x.var(dim=0, unbiased=False) + 1e-5).sqrt()
+
+    correlation = standardised(styles_a).T @ standardised(styles_b) / styles_a.shape[0]
+    diagonal = torch.diagonal(correlation)
+    on = (diagonal - 1.0).square().sum()
+    off = correlation.square().sum() - diagonal.square().sum()
+    return on + off_diagonal * off

@@ -121,14 +121,24 @@ class Generator(nn.Module):
         latents = torch.randn((n, self.config.latent_dim), generator=generator)
         return latents, [torch.randn((n, 1, s, s), generator=generator) for s in self.noise_sides()]
 
-    def style(self, latents: torch.Tensor, conditions: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-        return self.mapping(torch.cat([latents, self.label_embed(conditions) * strength], dim=1))
+    def style(self, latents: torch.Tensor, conditions: torch.Tensor, strength: float = 1.0,
+              embedding_noise: torch.Tensor | None = None) -> torch.Tensor:
+        """w (N, style_dim). `embedding_noise` (N, style_dim), training only: added to the label embedding
+        in units of its RMS (conditioning.embedding_noise)."""
+        embedding = self.label_embed(conditions)
+        if embedding_noise is not None:
+            rms = embedding.detach().square().mean(dim=1, keepdim=True).sqrt()
+            embedding = embedding + embedding_noise * rms
+        return self.mapping(torch.cat([latents, embedding * strength], dim=1))
 
     def forward(self, latents: torch.Tensor, conditions: torch.Tensor, noises: list[torch.Tensor] | None = None,
-                strength: float = 1.0) -> torch.Tensor:
+                strength: float = 1.0, embedding_noise: torch.Tensor | None = None) -> torch.Tensor:
         """Images (N, 1, H, W), roughly in [-1, 1] (not clamped: D sees the raw values). `strength` scales
         the label embedding (transitional conditioning while training; 1 for a trained model)."""
-        w = self.style(latents, conditions, strength)
+        return self.synthesis(self.style(latents, conditions, strength, embedding_noise), noises)
+
+    def synthesis(self, w: torch.Tensor, noises: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """Images from styles w (N, style_dim) and per-conv noise maps."""
         x = self.input(w).view(-1, self.config.channels[0], self.start, self.start)
         for i, conv in enumerate(self.convs):
             if i and i % self.config.convs_per_level == 0:

@@ -14,7 +14,8 @@ import torch
 
 from synthgen.model.gan.augment import diff_augment
 from synthgen.model.gan.config import GanTrainConfig
-from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
+from synthgen.model.gan.losses import (discriminator_loss, generator_loss, mode_seeking_loss, noisy_twins_loss,
+                                       r1_penalty)
 from synthgen.model.gan.networks import Generator, ProjectionDiscriminator
 
 
@@ -61,7 +62,8 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     for update in range(config.training.d_steps):
         latents, noises = G.draw_batch(n, generator)
         with torch.no_grad():
-            fakes = G(latents.to(device), conditions, [x.to(device) for x in noises], strength)
+            fakes = G(latents.to(device), conditions, [x.to(device) for x in noises], strength,
+                      embedding_noise(G, config, n, generator, device))
         real_input = diff_augment(reals, aug, augment_p, generator).detach()
         fake_input = diff_augment(fakes, aug, augment_p, generator)
         with_r1 = update == 0 and config.loss.r1_gamma > 0 and step % config.loss.r1_every == 0
@@ -79,16 +81,26 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
         models.d_optimizer.step()
         signs.append(real_scores.detach().sign().mean())
 
-    # -- generator: -D(augmented fakes) (+ the mode-seeking term on pairs of fakes that share labels)
+    # -- generator: -D(augmented fakes) (+ the mode-seeking term on pairs of fakes that share labels, or the
+    #    NoisyTwins term on pairs that share labels and latents)
     latents, noises = G.draw_batch(n, generator)
     D.requires_grad_(False)
-    seeking = config.loss.mode_seeking
-    if seeking:
-        conditions = paired_conditions(conditions)
+    seeking, twins = config.loss.mode_seeking, config.loss.noisy_twins
+    if seeking or twins:
+        conditions = paired_rows(conditions)
+    if twins:
+        latents = paired_rows(latents)
     latents = latents.to(device)
-    fakes = G(latents, conditions, [x.to(device) for x in noises], strength)
+    styles = G.style(latents, conditions, strength, embedding_noise(G, config, n, generator, device))
+    fakes = G.synthesis(styles, [x.to(device) for x in noises])
     g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions, strength))
-    total = (g_loss + seeking * mode_seeking_loss(fakes, latents)) if seeking else g_loss
+    total = g_loss
+    if seeking:
+        total = total + seeking * mode_seeking_loss(fakes, latents)
+    if twins:
+        half = n // 2
+        total = total + twins * noisy_twins_loss(styles[:half], styles[half:2 * half],
+                                                 config.loss.noisy_twins_off_diagonal)
     models.g_optimizer.zero_grad(set_to_none=True)
     total.backward()
     _average_gradients(G, world_size)
@@ -97,9 +109,19 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     return StepLosses(float(d_loss.detach()), float(g_loss.detach()), r1, float(torch.stack(signs).mean()))
 
 
-def paired_conditions(conditions: torch.Tensor) -> torch.Tensor:
-    """The batch's labels with its second half replaced by its first: row i and row half + i share
-    labels, the pairs the mode-seeking term compares."""
+def embedding_noise(G: Generator, config: GanTrainConfig, n: int, generator: torch.Generator,
+                    device: torch.device) -> torch.Tensor | None:
+    """Noise for G's label embedding (conditioning.embedding_noise), drawn only when it is on so that
+    runs without it keep their random stream."""
+    std = config.conditioning.embedding_noise
+    if not std:
+        return None
+    return (torch.randn((n, G.config.style_dim), generator=generator) * std).to(device)
+
+
+def paired_rows(conditions: torch.Tensor) -> torch.Tensor:
+    """The batch's rows with its second half replaced by its first: row i and row half + i share labels
+    (and, for NoisyTwins, latents), the pairs the mode-seeking and NoisyTwins terms compare."""
     half = conditions.shape[0] // 2
     paired = conditions.clone()
     paired[half:2 * half] = conditions[:half]

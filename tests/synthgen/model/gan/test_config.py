@@ -47,6 +47,10 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
      ("conditioning", "0 <= start < end", "got 500 and 200")),
     ({"model": {"kind": "gan"}, "loss": {"mode_seeking": 1.0}, "training": {"batch_size": 1}},
      ("loss.mode_seeking", "training.batch_size must be >= 2", "got 1")),
+    ({"model": {"kind": "gan"}, "loss": {"noisy_twins": 0.01}}, ("loss.noisy_twins", "set conditioning.embedding_noise > 0")),
+    ({"model": {"kind": "gan"}, "loss": {"noisy_twins": 0.01, "mode_seeking": 1.0}, "conditioning": {"embedding_noise": 0.75}},
+     ("noisy_twins and loss.mode_seeking", "use one of them")),
+    ({"model": {"kind": "gan"}, "conditioning": {"embedding_noise": -1}}, ("embedding_noise must be >= 0", "got -1")),
 ])
 def test_bad_kind_or_key_of_the_other_family_is_a_one_line_error(data, fragments):
     with pytest.raises(SynthgenError) as error:

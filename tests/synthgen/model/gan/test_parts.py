@@ -1,5 +1,5 @@
-"""GAN building blocks: shapes and conditioning, DiffAugment, R1, the hinge loss, the mode-seeking term,
-ADA's update."""
+"""GAN building blocks: shapes and conditioning, DiffAugment, R1, the hinge loss, the mode-seeking and
+NoisyTwins terms, ADA's update."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
 from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig,
                                        GanConditioningConfig, GeneratorConfig, MbstdGroups)
-from synthgen.model.gan.losses import discriminator_loss, generator_loss, mode_seeking_loss, r1_penalty
+from synthgen.model.gan.losses import (discriminator_loss, generator_loss, mode_seeking_loss, noisy_twins_loss,
+                                       r1_penalty)
 from synthgen.model.gan.networks import ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped
 from synthgen.model.network import count_parameters
 
@@ -243,11 +244,36 @@ def test_mode_seeking_loss_is_latent_over_image_distance_of_the_half_batch_pairs
     assert float(collapsed) == pytest.approx(1e5)  # one image for every latent: the term's ceiling
 
 
-def test_paired_conditions_repeat_the_first_half_and_keep_an_odd_last_row():
-    from synthgen.model.gan.step import paired_conditions
+def test_noisy_twins_loss_on_known_styles():
+    signs = torch.tensor([[1.0, 1.0], [1.0, -1.0], [-1.0, 1.0], [-1.0, -1.0]])  # two uncorrelated unit dimensions
+    assert float(noisy_twins_loss(signs, signs, 0.005)) == pytest.approx(0.0, abs=1e-8)
+    assert float(noisy_twins_loss(signs, -signs, 0.005)) == pytest.approx(8.0, rel=1e-4)  # (-1 - 1)² per dimension
+    collapsed = torch.tensor([[1.0, 1.0], [1.0, 1.0], [-1.0, -1.0], [-1.0, -1.0]])  # both dimensions one factor
+    assert float(noisy_twins_loss(collapsed, collapsed, 0.005)) == pytest.approx(0.005 * 2, rel=1e-4)
+    assert float(noisy_twins_loss(signs * 3 + 5, signs, 0.005)) == pytest.approx(0.0, abs=1e-8)  # scale-free
+
+
+def test_embedding_noise_moves_the_style_in_units_of_the_embedding_rms_and_none_leaves_it():
+    generator, conditions = _tiny_generator(), _conditions([0, 1])
+    latents = torch.randn(2, G_CONFIG.latent_dim, generator=torch.Generator().manual_seed(1))
+    zero = torch.zeros(2, G_CONFIG.style_dim)
+    with torch.no_grad():
+        plain = generator.style(latents, conditions)
+        assert torch.equal(generator.style(latents, conditions, embedding_noise=zero), plain)
+        noisy = generator.style(latents, conditions, embedding_noise=torch.ones(2, G_CONFIG.style_dim))
+        embedding = generator.label_embed(conditions)
+        rms = embedding.square().mean(dim=1, keepdim=True).sqrt()
+        expected = generator.mapping(torch.cat([latents, embedding + rms], dim=1))
+        torch.testing.assert_close(noisy, expected)
+        images = generator(latents, conditions, None)
+        torch.testing.assert_close(images, generator.synthesis(plain, None))
+
+
+def test_paired_rows_repeat_the_first_half_and_keep_an_odd_last_row():
+    from synthgen.model.gan.step import paired_rows
 
     conditions = _conditions([0, 1, 2, 3, 2])
-    assert paired_conditions(conditions).argmax(dim=1).tolist() == [0, 1, 0, 1, 2]
+    assert paired_rows(conditions).argmax(dim=1).tolist() == [0, 1, 0, 1, 2]
     assert conditions.argmax(dim=1).tolist() == [0, 1, 2, 3, 2]  # the caller's batch is left alone
 
 
@@ -258,13 +284,14 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
 
 
-@pytest.mark.parametrize(("spectral_norm", "mode_seeking"), [(True, 0.0), (False, 0.0), (False, 1.0)])
-def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm, mode_seeking):
+@pytest.mark.parametrize(("spectral_norm", "loss"), [(True, {}), (False, {}), (False, {"mode_seeking": 1.0}),
+                                                    (False, {"noisy_twins": 0.01})])
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm, loss):
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
 
-    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm},
-                             loss={"mode_seeking": mode_seeking})
+    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm}, loss=loss,
+                             conditioning={"embedding_noise": 0.75 if loss.get("noisy_twins") else 0.0})
     torch.manual_seed(0)
     G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
     models = GanModels(G, D, *build_optimizers(G, D, config))
@@ -277,3 +304,22 @@ def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite
     assert losses.r1 is not None and losses.r1 > 0  # step 0 is an R1 step
     assert all(map(lambda v: v == v and abs(v) < 1e3, (losses.discriminator, losses.generator)))
     assert -1.0 <= losses.real_sign <= 1.0
+
+
+def test_noisy_twins_changes_the_generator_update_and_stays_deterministic():
+    from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
+    from tests.fixtures.gan import tiny_gan_config
+
+    def generator_after_one_step(config) -> dict:
+        torch.manual_seed(0)
+        G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
+        models = GanModels(G, D, *build_optimizers(G, D, config))
+        reals = torch.rand(8, 1, 16, 16, generator=torch.Generator().manual_seed(3)) * 2 - 1
+        adversarial_step(models, config, reals, _conditions([0, 1, 2, 3] * 2), 1, 0.0, torch.Generator().manual_seed(9))
+        return G.state_dict()
+
+    twins = tiny_gan_config(loss={"noisy_twins": 1.0}, conditioning={"embedding_noise": 0.75})
+    noise_only = tiny_gan_config(conditioning={"embedding_noise": 0.75})
+    a, b, c = generator_after_one_step(twins), generator_after_one_step(twins), generator_after_one_step(noise_only)
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    assert not torch.equal(a["mapping.0.weight"], c["mapping.0.weight"])
