@@ -119,12 +119,12 @@ def embedding_noise(G: Generator, config: GanTrainConfig, n: int, generator: tor
     return (torch.randn((n, G.config.style_dim), generator=generator) * std).to(device)
 
 
-def paired_rows(conditions: torch.Tensor) -> torch.Tensor:
+def paired_rows(rows: torch.Tensor) -> torch.Tensor:
     """The batch's rows with its second half replaced by its first: row i and row half + i share labels
     (and, for NoisyTwins, latents), the pairs the mode-seeking and NoisyTwins terms compare."""
-    half = conditions.shape[0] // 2
-    paired = conditions.clone()
-    paired[half:2 * half] = conditions[:half]
+    half = rows.shape[0] // 2
+    paired = rows.clone()
+    paired[half:2 * half] = rows[:half]
     return paired
 
 

@@ -3,9 +3,10 @@ the diffusion trainer (model.run_folder): config.yaml, training_set.json, checkp
 model/ (EMA generator weights, config.json, model_card.json), log.csv, tensorboard/, samples/.
 
 Batches come from (seed, step), every other random draw of step k from a generator seeded by
-(seed, k, rank); the checkpoint holds G, D, the EMA of G, both optimizers and the augmentation
-probability, so a resumed CPU run ends bit-identical to an uninterrupted one. log.csv's `loss` is
-D's hinge loss; TensorBoard also gets G's loss, R1 and the augmentation probability.
+(seed, k, rank); the checkpoint holds G, D, the EMA of G (and its power-function profiles), both
+optimizers and the augmentation probability, so a resumed CPU run ends bit-identical to an
+uninterrupted one. log.csv's `loss` is D's hinge loss; TensorBoard also gets G's loss, R1 and the
+augmentation probability.
 """
 
 from __future__ import annotations
