@@ -207,7 +207,7 @@ def snapshot_arms(args: argparse.Namespace) -> None:
 def ema_arms(args: argparse.Namespace) -> None:
     """A trained GAN run's final weights of every kind as arms OUT/<name>-<kind>: the raw generator, the
     classic EMA and each power-function profile (training.ema_profiles), from checkpoints/last.pt."""
-    from synthgen.model.ema import profile_name
+    from synthgen.model.ema import averaged_state, profile_name
     from synthgen.model.gan.train import GAN_CHECKPOINT_KEYS
     from synthgen.model.checkpoint import load_checkpoint
     from synthgen.model.config_files import load_train_config
@@ -215,8 +215,7 @@ def ema_arms(args: argparse.Namespace) -> None:
 
     run = RunFolder(args.run)
     state = load_checkpoint(run.checkpoint, GAN_CHECKPOINT_KEYS)
-    classic = {key[len("module."):]: value for key, value in state["ema"].items() if key.startswith("module.")}
-    weights = {"raw": state["generator"], "classic": classic}
+    weights = {"raw": state["generator"], "classic": averaged_state(state["ema"])}
     sigma_rels = load_train_config(run.root / "config.yaml").training.ema_profiles
     weights.update({profile_name(s): profile for s, profile in zip(sigma_rels, state.get("ema_profiles", []))})
     for kind, state_dict in weights.items():

@@ -186,7 +186,6 @@ def check_profiles(sigma_rels: tuple[float, ...]) -> None:
         raise ValueError(f"ema_profiles are relative stds in (0, 0.3) (EDM2 uses 0.05-0.15), got {bad}")
 
 
-
 @dataclass(frozen=True)
 class TrainingConfig:
     steps: int | None = 2000  # at most this many steps (None: until `minutes` is spent)

@@ -28,6 +28,12 @@ def ema_with_warmup(decay: float):
     return update
 
 
+def averaged_state(ema_state: dict) -> dict:
+    """The averaged network's own state dict from an AveragedModel's (its keys without `module.`, no
+    `n_averaged`): the weights a checkpoint's classic EMA holds."""
+    return {key.removeprefix("module."): value for key, value in ema_state.items() if key.startswith("module.")}
+
+
 def power_exponent(sigma_rel: float) -> float:
     """gamma of the power function whose averaging profile has relative std `sigma_rel` (EDM2 eq. 3)."""
     tmp = sigma_rel ** -2

@@ -17,6 +17,7 @@ from synthgen.errors import SynthgenError
 from synthgen.imageset import ImageSet
 from synthgen.model.config_files import config_from_dict
 from synthgen.model.data import load_training_data
+from synthgen.model.ema import averaged_state
 from synthgen.model.gan import select
 from synthgen.model.gan.select import COPYING_SIGNIFICANCE, Candidate, choose_snapshot, pick
 from synthgen.model.train import train
@@ -142,8 +143,7 @@ def test_no_snapshot_is_kept_before_transitional_conditioning_has_ramped_up(data
 
 def _profile_states(checkpoint: dict) -> dict[str, dict]:
     """Every candidate's weights as the checkpoint holds them: the classic EMA and each power profile."""
-    classic = {key[len("module."):]: value for key, value in checkpoint["ema"].items() if key.startswith("module.")}
-    return {"final": classic, **{f"final-power-{s:g}": state for s, state in zip((0.05, 0.2), checkpoint["ema_profiles"])}}
+    return {"final": averaged_state(checkpoint["ema"]), **{f"final-power-{s:g}": state for s, state in zip((0.05, 0.2), checkpoint["ema_profiles"])}}
 
 
 def test_ema_profiles_join_the_candidates_and_the_chosen_one_is_saved(data600, quick_audit, tmp_path):
