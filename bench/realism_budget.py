@@ -117,6 +117,16 @@ ARMS = {
     # one latent under two noise draws keeps the style dimensions decorrelated. The paper's values.
     "gan-embedding-noise": {"conditioning": {"embedding_noise": 0.75}},
     "gan-noisy-twins": {"conditioning": {"embedding_noise": 0.75}, "loss": {"noisy_twins": 0.01}},
+    # A stronger D against the within-class template: at 32² ADA's p stays at 0 (D is never sure of the
+    # training images, r_t < 0.6), so D is weak rather than overfitting. Twice D's learning rate, or
+    # minibatch-stddev groups of 8 same-label images instead of 4 (a steadier estimate of a class's spread).
+    "gan-d-lr2x": {"training": {"d_lr": 0.0008}},
+    "gan-mbstd-group8": {"discriminator": {"mbstd_group": 8}},
+    # PacGAN (Lin et al. 2018): D scores packs of same-label images stacked as channels, so a class drawn
+    # from one template is told apart by the pack's sameness, not only by minibatch-stddev's one number.
+    "gan-pack2": {"discriminator": {"pack": 2}},
+    "gan-pack2-seed1": {"discriminator": {"pack": 2}, "training": {"seed": 1}},
+    "gan-pack4": {"discriminator": {"pack": 4}},
 }
 
 

@@ -78,11 +78,15 @@ class DiscriminatorConfig:
     mbstd_groups: MbstdGroups = MbstdGroups.BATCH
     spectral_norm: bool = True  # on every layer (Miyato et al.); false: R1 alone keeps D smooth (StyleGAN2-ADA)
     head: DiscriminatorHead = DiscriminatorHead.SUM
+    # PacGAN (Lin et al. 2018): D scores packs of this many images of one label vector, stacked as channels,
+    # so a G that draws a class alike is told apart by the pack's lack of variety. 1: one image per score.
+    pack: int = 1
 
     def __post_init__(self) -> None:
         if not self.channels or any(c <= 0 for c in self.channels):
             raise ValueError(f"channels must be positive, got {list(self.channels)}")
         _positive("mbstd_group", self.mbstd_group)
+        _positive("pack", self.pack)
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,9 @@ class GanTrainConfig:
     sampling: GanSamplingConfig = field(default_factory=GanSamplingConfig)
 
     def __post_init__(self) -> None:
+        if self.training.batch_size % self.discriminator.pack:
+            raise ValueError(f"discriminator.pack ({self.discriminator.pack}) must divide training.batch_size "
+                             f"({self.training.batch_size})")
         if self.loss.mode_seeking and self.training.batch_size < 2:
             raise ValueError(f"loss.mode_seeking compares pairs of generated images: training.batch_size must be "
                              f">= 2, got {self.training.batch_size}")

@@ -14,7 +14,9 @@ D: spectral-norm convolutions halving the resolution per level, a minibatch-stdd
 the spread between classes), a last
 convolution, then h by sum pooling (`head: sum`) or a dense layer over every position (`head:
 flatten`, as StyleGAN2's epilogue: D can tell where things are, e.g. how a chest is framed), and the
-projection head of Miyato & Koyama 2018: score = linear(h) + <embed(label vector), h>.
+projection head of Miyato & Koyama 2018: score = linear(h) + <embed(label vector), h>. With `pack` > 1
+(PacGAN, Lin et al. 2018) D scores packs of images stacked as channels, rows of one label vector packed
+together as far as the batch allows (a mixed pack is scored with its mean label vector).
 """
 
 from __future__ import annotations
@@ -178,11 +180,27 @@ def label_grouped(conditions: torch.Tensor, group: int) -> torch.Tensor:
     """A permutation of the batch after which MinibatchStd's groups (rows j, j + n/g, j + 2n/g, ...) hold
     images with the same label vector, as far as the batch allows: rows sorted by their labels
     (lexicographically: label vectors are 0/1, class one-hot first), run k of g sorted rows to group k."""
-    n, dim = conditions.shape
+    n = conditions.shape[0]
     g = group_size(n, group)
-    place_values = 2.0 ** -torch.arange(dim, dtype=torch.float64, device=conditions.device)
-    ranked = torch.sort(conditions.double() @ place_values, descending=True, stable=True).indices
-    return ranked.view(n // g, g).t().reshape(-1)
+    return label_order(conditions).view(n // g, g).t().reshape(-1)
+
+
+def label_order(conditions: torch.Tensor) -> torch.Tensor:
+    """The batch's rows sorted by their label vectors (lexicographically: 0/1 values, class one-hot first),
+    ties in batch order: rows with the same labels end up next to each other."""
+    place_values = 2.0 ** -torch.arange(conditions.shape[1], dtype=torch.float64, device=conditions.device)
+    return torch.sort(conditions.double() @ place_values, descending=True, stable=True).indices
+
+
+def packed(images: torch.Tensor, conditions: torch.Tensor, pack: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """PacGAN's input: (N / pack, pack, H, W) images of (mostly) one label vector per pack, and each
+    pack's mean label vector; N must be a multiple of pack."""
+    if pack == 1:
+        return images, conditions
+    n, _, height, width = images.shape
+    order = label_order(conditions)
+    return (images[order].reshape(n // pack, pack, height, width),
+            conditions[order].reshape(n // pack, pack, -1).mean(dim=1))
 
 
 class ProjectionDiscriminator(nn.Module):
@@ -190,7 +208,8 @@ class ProjectionDiscriminator(nn.Module):
         super().__init__()
         self.end = start_resolution(image_size, len(config.channels))
         channels = config.channels
-        blocks: list[nn.Module] = [_conv(1, channels[0], act=_LEAKY)]
+        self.pack = config.pack
+        blocks: list[nn.Module] = [_conv(config.pack, channels[0], act=_LEAKY)]
         for before, after in zip(channels[:-1], channels[1:]):
             blocks += [_conv(before, before, act=_LEAKY), _conv(before, after, strides=2, act=_LEAKY)]
         self.body = nn.Sequential(*blocks)
@@ -208,8 +227,9 @@ class ProjectionDiscriminator(nn.Module):
                     spectral_norm(module)
 
     def forward(self, images: torch.Tensor, conditions: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
-        """One score per image (N,): high = looks real for its labels. `strength` scales the projection
-        term (transitional conditioning; 0: the unconditional score alone)."""
+        """One score per image, or per pack of `pack` images (N / pack,): high = looks real for its labels.
+        `strength` scales the projection term (transitional conditioning; 0: the unconditional score alone)."""
+        images, conditions = packed(images, conditions, self.pack)
         h = self.pool(self.final(self.with_stddev(self.body(images), conditions)))
         return self.linear(h).squeeze(1) + (self.embed(conditions) * h).sum(dim=1) * strength
 

@@ -15,7 +15,8 @@ from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, G
                                        GanConditioningConfig, GeneratorConfig, MbstdGroups)
 from synthgen.model.gan.losses import (discriminator_loss, generator_loss, mode_seeking_loss, noisy_twins_loss,
                                        r1_penalty)
-from synthgen.model.gan.networks import ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped
+from synthgen.model.gan.networks import (ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped,
+                                         packed)
 from synthgen.model.network import count_parameters
 
 G_CONFIG = GeneratorConfig(latent_dim=8, style_dim=16, mapping_layers=1, channels=(16, 8, 8), norm_groups=4,
@@ -159,6 +160,31 @@ def test_discriminator_groups_by_labels_only_when_configured_and_keeps_one_score
     assert not torch.allclose(scores[MbstdGroups.BATCH], scores[MbstdGroups.LABELS])
 
 
+def test_packs_stack_images_of_one_label_vector_as_channels_and_mixed_packs_get_the_mean_labels():
+    images = torch.arange(6, dtype=torch.float32).view(6, 1, 1, 1).expand(6, 1, 2, 2)
+    conditions = _conditions([1, 0, 1, 2, 0, 1])
+    stacked, pack_conditions = packed(images, conditions, 2)
+    assert stacked.shape == (3, 2, 2, 2)
+    # sorted by label vector (class 0 first), ties in batch order: rows 1, 4 | 0, 2 | 5, 3
+    assert stacked[:, :, 0, 0].tolist() == [[1.0, 4.0], [0.0, 2.0], [5.0, 3.0]]
+    torch.testing.assert_close(pack_conditions, torch.tensor([[1.0, 0, 0, 0], [0, 1.0, 0, 0], [0, 0.5, 0.5, 0]]))
+    assert packed(images, conditions, 1)[0] is images
+
+
+def test_a_packed_discriminator_scores_each_pack_once_and_does_not_depend_on_the_batch_order():
+    torch.manual_seed(6)
+    discriminator = ProjectionDiscriminator(dataclasses.replace(D_CONFIG, pack=2, mbstd_group=1), 4, 16).eval()
+    images = torch.rand(8, 1, 16, 16) * 2 - 1
+    conditions = _conditions([0, 1, 0, 1, 2, 2, 3, 3])
+    shuffled = torch.tensor([4, 0, 6, 1, 5, 2, 7, 3])  # each label's rows keep their order
+    with torch.no_grad():
+        scores = discriminator(images, conditions)
+        again = discriminator(images[shuffled], conditions[shuffled])
+    assert scores.shape == (4,) and discriminator.body[0].conv.in_channels == 2
+    # the same packs, same-label images in the same order within each, whatever the batch's order
+    torch.testing.assert_close(torch.sort(again).values, torch.sort(scores).values, rtol=1e-5, atol=1e-6)
+
+
 def test_spectral_norm_wraps_every_layer_of_d_only_when_configured():
     def layers(discriminator):
         return [m for m in discriminator.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
@@ -284,14 +310,14 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
     assert adjusted_probability(0.0, 0.0, 50, config) == 0.0 and adjusted_probability(1.0, 1.0, 50, config) == 1.0
 
 
-@pytest.mark.parametrize(("spectral_norm", "loss"), [(True, {}), (False, {}), (False, {"mode_seeking": 1.0}),
-                                                    (False, {"noisy_twins": 0.01})])
-def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(spectral_norm, loss):
+@pytest.mark.parametrize(("discriminator", "loss"), [({"spectral_norm": True}, {}), ({}, {}), ({}, {"mode_seeking": 1.0}),
+                                                    ({}, {"noisy_twins": 0.01}), ({"pack": 2}, {})])
+def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(discriminator, loss):
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
 
-    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": spectral_norm}, loss=loss,
-                             conditioning={"embedding_noise": 0.75 if loss.get("noisy_twins") else 0.0})
+    config = tiny_gan_config(training={"d_steps": 2}, discriminator={"spectral_norm": False, **discriminator},
+                             loss=loss, conditioning={"embedding_noise": 0.75 if loss.get("noisy_twins") else 0.0})
     torch.manual_seed(0)
     G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
     models = GanModels(G, D, *build_optimizers(G, D, config))
