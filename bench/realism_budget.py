@@ -127,6 +127,11 @@ ARMS = {
     "gan-pack2": {"discriminator": {"pack": 2}},
     "gan-pack2-seed1": {"discriminator": {"pack": 2}, "training": {"seed": 1}},
     "gan-pack4": {"discriminator": {"pack": 4}},
+    # Inclusive GAN's IMLE term (Yu et al. 2020): every real image pulls its nearest generated image of the
+    # same class (8x8 layout), so the rare films the grids lack (dark borders, zoomed out) get covered. At
+    # 3 000 steps a real normal chest's nearest generated one is 0.023 (median) to 0.11 away in this distance.
+    "gan-coverage10": {"loss": {"coverage": 10.0}},
+    "gan-coverage30": {"loss": {"coverage": 30.0}},
 }
 
 

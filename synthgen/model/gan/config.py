@@ -103,12 +103,18 @@ class LossConfig:
     # dimensions, so a class's styles cannot shrink onto a few directions. 0 turns it off.
     noisy_twins: float = 0.0
     noisy_twins_off_diagonal: float = 0.005  # Barlow Twins' lambda: weight of the off-diagonal correlations
+    # Weight of the IMLE term of Inclusive GAN (Yu et al. 2020): each real image of the batch pulls the nearest
+    # generated image of its labels, compared average-pooled to coverage_size² (the layout, not the detail).
+    # Against the rare films a GAN drops. 0 turns it off.
+    coverage: float = 0.0
+    coverage_size: int = 8
 
     def __post_init__(self) -> None:
-        for name in ("r1_gamma", "mode_seeking", "noisy_twins", "noisy_twins_off_diagonal"):
+        for name in ("r1_gamma", "mode_seeking", "noisy_twins", "noisy_twins_off_diagonal", "coverage"):
             if getattr(self, name) < 0:
                 raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
         _positive("r1_every", self.r1_every)
+        _positive("coverage_size", self.coverage_size)
 
 
 @dataclass(frozen=True)

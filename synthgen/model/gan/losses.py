@@ -1,5 +1,5 @@
 """GAN objectives: the hinge loss (Lim & Ye 2017, as in SNGAN and BigGAN), the R1 penalty, the
-mode-seeking term and the NoisyTwins term.
+mode-seeking term, the NoisyTwins term and the coverage (IMLE) term.
 
 Written plainly: MONAI's PatchAdversarialLoss(criterion="hinge") passes D's scores through tanh
 first (relu(1 - tanh(D(x)))), which never lets a real image's loss reach zero and bounds the
@@ -10,6 +10,7 @@ than the usual -D(fake).
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 
 def discriminator_loss(real_scores: torch.Tensor, fake_scores: torch.Tensor) -> torch.Tensor:
@@ -51,3 +52,19 @@ def noisy_twins_loss(styles_a: torch.Tensor, styles_b: torch.Tensor, off_diagona
     on = (diagonal - 1.0).square().sum()
     off = correlation.square().sum() - diagonal.square().sum()
     return on + off_diagonal * off
+
+
+def coverage_loss(fakes: torch.Tensor, fake_conditions: torch.Tensor, reals: torch.Tensor,
+                  real_conditions: torch.Tensor, size: int) -> torch.Tensor:
+    """Inclusive GAN's IMLE term (Yu et al. 2020, after Li & Malik 2018): each real image pulls the nearest
+    generated image of its label vector towards it, so the rare kinds of image a GAN drops (dark
+    borders, zoomed-out films) keep a generated image near them. Distances are mean squared differences
+    of the images average-pooled to size x size: the layout is pulled, not the fine detail a copy
+    would share. Reals with no generated image of their labels in the batch are left out."""
+    fake_small = F.adaptive_avg_pool2d(fakes, size).flatten(1)
+    real_small = F.adaptive_avg_pool2d(reals.detach(), size).flatten(1)
+    distances = (real_small[:, None, :] - fake_small[None, :, :]).square().mean(dim=2)  # (reals, fakes)
+    same_labels = (real_conditions[:, None, :] == fake_conditions[None, :, :]).all(dim=2)
+    nearest = distances.masked_fill(~same_labels, float("inf")).min(dim=1).values
+    covered = torch.isfinite(nearest)
+    return nearest[covered].mean() if bool(covered.any()) else fakes.sum() * 0.0

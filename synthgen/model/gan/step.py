@@ -14,8 +14,8 @@ import torch
 
 from synthgen.model.gan.augment import diff_augment
 from synthgen.model.gan.config import GanTrainConfig
-from synthgen.model.gan.losses import (discriminator_loss, generator_loss, mode_seeking_loss, noisy_twins_loss,
-                                       r1_penalty)
+from synthgen.model.gan.losses import (coverage_loss, discriminator_loss, generator_loss, mode_seeking_loss,
+                                       noisy_twins_loss, r1_penalty)
 from synthgen.model.gan.networks import Generator, ProjectionDiscriminator
 
 
@@ -82,10 +82,11 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
         signs.append(real_scores.detach().sign().mean())
 
     # -- generator: -D(augmented fakes) (+ the mode-seeking term on pairs of fakes that share labels, or the
-    #    NoisyTwins term on pairs that share labels and latents)
+    #    NoisyTwins term on pairs that share labels and latents; + the coverage term against the reals)
     latents, noises = G.draw_batch(n, generator)
     D.requires_grad_(False)
     seeking, twins = config.loss.mode_seeking, config.loss.noisy_twins
+    real_conditions = conditions
     if seeking or twins:
         conditions = paired_rows(conditions)
     if twins:
@@ -95,6 +96,9 @@ def adversarial_step(models: GanModels, config: GanTrainConfig, reals: torch.Ten
     fakes = G.synthesis(styles, [x.to(device) for x in noises])
     g_loss = generator_loss(D(diff_augment(fakes, aug, augment_p, generator), conditions, strength))
     total = g_loss
+    if config.loss.coverage:
+        total = total + config.loss.coverage * coverage_loss(fakes, conditions, reals, real_conditions,
+                                                              config.loss.coverage_size)
     if seeking:
         total = total + seeking * mode_seeking_loss(fakes, latents)
     if twins:

@@ -13,8 +13,8 @@ from synthgen.errors import SynthgenError
 from synthgen.model.gan.augment import adjusted_probability, diff_augment
 from synthgen.model.gan.config import (DiscriminatorConfig, DiscriminatorHead, GanAugmentationConfig,
                                        GanConditioningConfig, GeneratorConfig, MbstdGroups)
-from synthgen.model.gan.losses import (discriminator_loss, generator_loss, mode_seeking_loss, noisy_twins_loss,
-                                       r1_penalty)
+from synthgen.model.gan.losses import (coverage_loss, discriminator_loss, generator_loss, mode_seeking_loss,
+                                       noisy_twins_loss, r1_penalty)
 from synthgen.model.gan.networks import (ConditionalNorm, Generator, MinibatchStd, ProjectionDiscriminator, label_grouped,
                                          packed)
 from synthgen.model.network import count_parameters
@@ -279,6 +279,22 @@ def test_noisy_twins_loss_on_known_styles():
     assert float(noisy_twins_loss(signs * 3 + 5, signs, 0.005)) == pytest.approx(0.0, abs=1e-8)  # scale-free
 
 
+def test_coverage_loss_is_each_real_images_distance_to_its_nearest_generated_image_of_its_labels():
+    # 2x2 images pooled to 1x1: each image is its mean; reals of class 0 (means 0, 1), class 1 (mean 0.5),
+    # class 3 (no generated image: left out); generated: class 0 means 0.2 and 0.9, class 1 mean -0.5
+    def flat(values):
+        return torch.tensor(values, dtype=torch.float32).view(-1, 1, 1, 1).expand(-1, 1, 2, 2).clone()
+
+    reals, real_conditions = flat([0.0, 1.0, 0.5, 7.0]), _conditions([0, 0, 1, 3])
+    fakes = flat([0.2, 0.9, -0.5]).requires_grad_(True)
+    loss = coverage_loss(fakes, _conditions([0, 0, 1]), reals, real_conditions, 1)
+    assert float(loss.detach()) == pytest.approx((0.2 ** 2 + 0.1 ** 2 + 1.0 ** 2) / 3)  # the class-1 fake is 1 away, not 0.3
+    loss.backward()
+    assert torch.all(fakes.grad != 0)  # every generated image is some real image's nearest here
+    no_match = coverage_loss(fakes, _conditions([2, 2, 2]), reals, real_conditions, 1)
+    assert float(no_match.detach()) == 0.0 and no_match.requires_grad
+
+
 def test_embedding_noise_moves_the_style_in_units_of_the_embedding_rms_and_none_leaves_it():
     generator, conditions = _tiny_generator(), _conditions([0, 1])
     latents = torch.randn(2, G_CONFIG.latent_dim, generator=torch.Generator().manual_seed(1))
@@ -311,7 +327,8 @@ def test_adaptive_probability_rises_when_d_is_sure_on_reals_and_stays_in_0_1():
 
 
 @pytest.mark.parametrize(("discriminator", "loss"), [({"spectral_norm": True}, {}), ({}, {}), ({}, {"mode_seeking": 1.0}),
-                                                    ({}, {"noisy_twins": 0.01}), ({"pack": 2}, {})])
+                                                    ({}, {"noisy_twins": 0.01}), ({"pack": 2}, {}),
+                                                    ({}, {"coverage": 10.0})])
 def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite_losses(discriminator, loss):
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
