@@ -132,6 +132,10 @@ ARMS = {
     # 3 000 steps a real normal chest's nearest generated one is 0.023 (median) to 0.11 away in this distance.
     "gan-coverage10": {"loss": {"coverage": 10.0}},
     "gan-coverage30": {"loss": {"coverage": 30.0}},
+    # StyleGAN's slow mapping network (its lr multiplier 0.01): the style space moves slowly under the
+    # synthesis layers; gan-mapping8 hinted that the mapping learning at full rate is part of the collapse.
+    "gan-mapping-lr0.01": {"training": {"mapping_lr_ratio": 0.01}},
+    "gan-mapping-lr0.1": {"training": {"mapping_lr_ratio": 0.1}},
 }
 
 

@@ -184,6 +184,9 @@ class GanTrainingConfig:
     batch_size: int = 64
     lr: float = 0.0002  # generator (Adam on plainly initialised weights: StyleGAN's 0.002 assumes equalized lr)
     d_lr: float = 0.0004  # discriminator (two time-scale update rule, Heusel et al. 2017)
+    # G's mapping MLP learns at lr times this (StyleGAN: 0.01, so the style space moves slowly under the
+    # synthesis layers); the label embedding and the synthesis keep lr.
+    mapping_lr_ratio: float = 1.0
     d_steps: int = 2  # discriminator updates per generator update (1: D stayed at chance, images collapsed)
     betas: tuple[float, ...] = (0.0, 0.99)
     ema_decay: float = 0.999  # EMA of G (ramped up like the diffusion EMA)
@@ -203,7 +206,8 @@ class GanTrainingConfig:
     split: str = "train"
 
     def __post_init__(self) -> None:
-        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "d_steps", "selection_images"):
+        for name in ("batch_size", "checkpoint_every", "log_every", "lr", "d_lr", "mapping_lr_ratio", "d_steps",
+                     "selection_images"):
             _positive(name, getattr(self, name))
         if self.snapshot_every is not None and (self.snapshot_every <= 0 or self.snapshot_every % self.checkpoint_every):
             raise ValueError(f"snapshot_every must be a positive multiple of checkpoint_every ({self.checkpoint_every}), "

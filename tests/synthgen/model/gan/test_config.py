@@ -56,6 +56,7 @@ def test_gan_config_round_trips_through_its_dict_and_diffusion_dicts_have_no_mod
     ({"model": {"kind": "gan"}, "discriminator": {"pack": 0}}, ("discriminator", "pack must be > 0, got 0")),
     ({"model": {"kind": "gan"}, "loss": {"coverage": -1}}, ("loss", "coverage must be >= 0", "got -1")),
     ({"model": {"kind": "gan"}, "loss": {"coverage_size": 0}}, ("loss", "coverage_size must be > 0")),
+    ({"model": {"kind": "gan"}, "training": {"mapping_lr_ratio": 0}}, ("training", "mapping_lr_ratio must be > 0")),
 ])
 def test_bad_kind_or_key_of_the_other_family_is_a_one_line_error(data, fragments):
     with pytest.raises(SynthgenError) as error:

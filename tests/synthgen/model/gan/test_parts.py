@@ -349,6 +349,19 @@ def test_adversarial_step_updates_d_d_steps_times_then_g_once_and_reports_finite
     assert -1.0 <= losses.real_sign <= 1.0
 
 
+def test_the_mapping_network_learns_at_its_own_rate_and_every_g_parameter_is_optimised_once():
+    from synthgen.model.gan.step import build_optimizers
+    from tests.fixtures.gan import tiny_gan_config
+
+    config = tiny_gan_config(training={"mapping_lr_ratio": 0.01})
+    G, D = Generator(config.generator, 4, 16), ProjectionDiscriminator(config.discriminator, 4, 16)
+    g_optimizer, _ = build_optimizers(G, D, config)
+    rest, mapping = g_optimizer.param_groups
+    assert rest["lr"] == config.training.lr and mapping["lr"] == pytest.approx(config.training.lr * 0.01)
+    assert {id(p) for p in mapping["params"]} == {id(p) for p in G.mapping.parameters()}
+    assert sorted(map(id, rest["params"] + mapping["params"])) == sorted(map(id, G.parameters()))
+
+
 def test_noisy_twins_changes_the_generator_update_and_stays_deterministic():
     from synthgen.model.gan.step import GanModels, adversarial_step, build_optimizers
     from tests.fixtures.gan import tiny_gan_config
