@@ -136,6 +136,8 @@ ARMS = {
     # synthesis layers; gan-mapping8 hinted that the mapping learning at full rate is part of the collapse.
     "gan-mapping-lr0.01": {"training": {"mapping_lr_ratio": 0.01}},
     "gan-mapping-lr0.1": {"training": {"mapping_lr_ratio": 0.1}},
+    "gan-mapping-lr0.01-seed1": {"training": {"mapping_lr_ratio": 0.01, "seed": 1}},
+    "gan-mapping-lr0.1-seed1": {"training": {"mapping_lr_ratio": 0.1, "seed": 1}},
 }
 
 
