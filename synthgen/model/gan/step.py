@@ -42,9 +42,11 @@ def build_optimizers(generator: Generator, discriminator: ProjectionDiscriminato
     # Lazy R1 (StyleGAN2): D's lr and betas adjusted for the penalty running every r1_every steps.
     ratio = config.loss.r1_every / (config.loss.r1_every + 1)
     d_betas = (betas[0] ** ratio, betas[1] ** ratio)
-    mapping = list(generator.mapping.parameters())
-    rest = [p for p in generator.parameters() if all(p is not m for m in mapping)]
-    g_groups = [{"params": rest}, {"params": mapping, "lr": t.lr * t.mapping_lr_ratio}]
+    # One group unless the mapping learns at its own rate: checkpoints of one-group runs keep resuming.
+    g_groups = [{"params": list(generator.parameters())}]
+    if t.mapping_lr_ratio != 1.0:
+        g_groups = [{"params": [p for name, p in generator.named_parameters() if not name.startswith("mapping.")]},
+                    {"params": list(generator.mapping.parameters()), "lr": t.lr * t.mapping_lr_ratio}]
     return (torch.optim.Adam(g_groups, lr=t.lr, betas=betas),
             torch.optim.Adam(discriminator.parameters(), lr=t.d_lr * ratio, betas=d_betas))
 

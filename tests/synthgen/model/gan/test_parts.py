@@ -360,6 +360,8 @@ def test_the_mapping_network_learns_at_its_own_rate_and_every_g_parameter_is_opt
     assert rest["lr"] == config.training.lr and mapping["lr"] == pytest.approx(config.training.lr * 0.01)
     assert {id(p) for p in mapping["params"]} == {id(p) for p in G.mapping.parameters()}
     assert sorted(map(id, rest["params"] + mapping["params"])) == sorted(map(id, G.parameters()))
+    plain, _ = build_optimizers(G, D, tiny_gan_config())
+    assert len(plain.param_groups) == 1  # as before the option: older checkpoints' optimizer state still loads
 
 
 def test_noisy_twins_changes_the_generator_update_and_stays_deterministic():
