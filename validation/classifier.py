@@ -2,7 +2,9 @@
 
 Training is step-based with class-balanced sampling (with replacement), so every regime gets the
 same compute whatever the size or class balance of its training pool, and a synthetic set with
-other class proportions than the real one is not penalised for that alone. Augmentation is what a
+other class proportions than the real one is not penalised for that alone. Where a pool mixes real
+and synthetic images, `real_share` (if set) fixes the share of draws that are real, per class, so
+that a small real subset is not drowned by ten times as many synthetic images. Augmentation is what a
 radiograph tolerates: small shifts and brightness/contrast changes, never flips (laterality).
 """
 
@@ -33,6 +35,7 @@ class Recipe:
     weight_decay: float = 1e-4
     max_shift: float = 0.06  # random shift, as a fraction of the image side
     intensity_jitter: float = 0.1  # brightness/contrast change, relative
+    real_share: float | None = ValidateOptions.real_share  # of a mixed pool's draws (None: by image count)
     eval_batch_size: int = 512
 
     def __post_init__(self) -> None:
@@ -43,6 +46,8 @@ class Recipe:
                 raise SynthgenError(f"classifier {name} must be a positive integer, got {getattr(self, name)}")
         if not 0 < self.learning_rate < 1:
             raise SynthgenError(f"classifier learning_rate must be in (0, 1), got {self.learning_rate}")
+        if self.real_share is not None and not 0 < self.real_share < 1:
+            raise SynthgenError(f"classifier real_share must be in (0, 1) (e.g. 0.5) or unset, got {self.real_share}")
         if not 0 <= self.max_shift < 0.5 or not 0 <= self.intensity_jitter < 1:
             raise SynthgenError("classifier max_shift must be in [0, 0.5) and intensity_jitter in [0, 1)")
 
@@ -79,22 +84,42 @@ def train_classifier(
     recipe: Recipe,
     seed: int,
     on_step: Callable[[int], None] | None = None,
+    is_real: np.ndarray | None = None,
 ) -> nn.Module:
-    """Train on float32 (N, H, W) images in [0, 1]; the same seed gives the same weights."""
+    """Train on float32 (N, H, W) images in [0, 1]; the same seed gives the same weights. `is_real`
+    (bool per image) marks a mixed pool's real images for `recipe.real_share`."""
     if len(images) != len(labels) or len(images) == 0:
         raise ValueError(f"need matching non-empty images and labels, got {len(images)} and {len(labels)}")
     model = build_network(recipe, n_classes, seed)
     generator = torch.Generator().manual_seed(seed)
     x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
     y = torch.from_numpy(np.asarray(labels, dtype=np.int64))
-    counts = torch.bincount(y, minlength=n_classes).clamp(min=1).double()
-    sample_weights = 1.0 / counts[y]  # every class drawn equally often
+    sample_weights = draw_weights(y, n_classes, recipe.real_share, is_real)
 
     def batch_loss() -> torch.Tensor:
         batch = torch.multinomial(sample_weights, recipe.batch_size, replacement=True, generator=generator)
         return nn.functional.cross_entropy(model(augment(x[batch], generator, recipe)), y[batch])
 
     return fit(model, recipe, batch_loss, on_step)
+
+
+def draw_weights(labels: torch.Tensor, n_classes: int, real_share: float | None = None,
+                 is_real: np.ndarray | None = None) -> torch.Tensor:
+    """Per-image draw weights: every class equally often; within a class that has both real and
+    synthetic images, real ones take `real_share` of its draws (unset: by image count)."""
+    if is_real is None or real_share is None:
+        groups, shares = labels, torch.ones(len(labels), dtype=torch.float64)
+    else:
+        real = torch.from_numpy(np.asarray(is_real, dtype=bool))
+        if len(real) != len(labels):
+            raise ValueError(f"is_real has {len(real)} entries for {len(labels)} images")
+        groups = labels * 2 + real.long()  # (class, source) cells
+        shares = torch.where(real, real_share, 1 - real_share).double()
+        cell_present = torch.bincount(groups, minlength=2 * n_classes) > 0
+        both = cell_present[labels * 2] & cell_present[labels * 2 + 1]
+        shares = torch.where(both, shares, torch.ones_like(shares))  # a one-source class keeps all its draws
+    counts = torch.bincount(groups, minlength=2 * n_classes).clamp(min=1).double()
+    return shares / counts[groups]
 
 
 def fit(model: nn.Module, recipe: Recipe, batch_loss: Callable[[], torch.Tensor],

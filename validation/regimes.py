@@ -78,16 +78,19 @@ def low_data_subset(labels: np.ndarray, fraction: float, seed: int) -> np.ndarra
     return np.sort(np.concatenate(chosen))
 
 
-def training_pool(data: ValidationData, regime: Regime, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def training_pool(data: ValidationData, regime: Regime, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The regime's training images, labels and which of them are real."""
     parts_x, parts_y = [], []
     if regime.real_fraction >= 1:
         parts_x.append(data.train_images), parts_y.append(data.train_labels)
     elif regime.real_fraction > 0:
         keep = low_data_subset(data.train_labels, regime.real_fraction, seed)
         parts_x.append(data.train_images[keep]), parts_y.append(data.train_labels[keep])
+    real_count = sum(len(part) for part in parts_y)
     if regime.synthetic:
         parts_x.append(data.synthetic_images), parts_y.append(data.synthetic_labels)
-    return np.concatenate(parts_x), np.concatenate(parts_y)
+    labels = np.concatenate(parts_y)
+    return np.concatenate(parts_x), labels, np.arange(len(labels)) < real_count
 
 
 def training_steps(regimes: list[Regime], seeds: list[int], recipe: Recipe) -> int:
@@ -132,9 +135,9 @@ def run_regimes(
             if regime.reuses is not None:
                 model, size = models[regime.reuses], None
             else:
-                x, y = training_pool(data, regime, seed)
+                x, y, is_real = training_pool(data, regime, seed)
                 log.info("training %s (seed %d) on %d images", regime.name, seed, len(x))
-                model, size = train_classifier(x, y, n_classes, recipe, seed, on_step), len(x)
+                model, size = train_classifier(x, y, n_classes, recipe, seed, on_step, is_real), len(x)
                 models[regime.name] = model
             size = size if size is not None else len(data.train_images)
             on_real = regime.test_on == "real"

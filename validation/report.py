@@ -126,4 +126,12 @@ def _recipe_text(recipe: dict) -> str:
         f"Every regime trains the same MONAI network ({recipe['network']}) with the same recipe: "
         f"{recipe['steps']} AdamW steps of {recipe['batch_size']} class-balanced images (one-cycle learning rate, "
         f"peak {recipe['learning_rate']}), small shifts and brightness/contrast changes, no flips."
+        + _mixing_text(recipe.get("real_share"))  # absent from the metrics of earlier versions: by count
     )
+
+
+def _mixing_text(real_share: float | None) -> str:
+    if real_share is None:
+        return " Where real and synthetic images are pooled, each image of a class is drawn equally often."
+    return (f" Where real and synthetic images are pooled, {real_share * 100:g} % of each class's draws are real "
+            f"images (real_share), whatever the two sets' sizes.")
