@@ -60,14 +60,20 @@ def roc_inputs(results: dict[str, RegimeResult]) -> dict:
     return {name: (r.probs.mean(axis=0), r.labels) for name, r in results.items()}
 
 
-def render_report(metrics: dict, data: ValidationData, results: dict[str, RegimeResult], seed: int,
-                  most_synthetic: np.ndarray) -> str:
-    """`most_synthetic`: pixels of the images listed in metrics["two_sample"]["most_synthetic"]."""
+def report_environment() -> Environment:
+    """The report's templates (validation/templates), strict: a missing key is an error, not a blank."""
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html", "j2"]), undefined=StrictUndefined
     )
     environment.filters["ci"] = format_ci
     environment.filters["pvalue"] = format_p
+    return environment
+
+
+def render_report(metrics: dict, data: ValidationData, results: dict[str, RegimeResult], seed: int,
+                  most_synthetic: np.ndarray) -> str:
+    """`most_synthetic`: pixels of the images listed in metrics["two_sample"]["most_synthetic"]."""
+    environment = report_environment()
     audit, training = metrics.get("audit"), metrics.get("training_curves")
     drawn = {
         "regime_auc": figures.regime_auc_figure(metrics["utility"]["regimes"]),

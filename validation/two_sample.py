@@ -83,18 +83,24 @@ def two_sample_test(
     seed: int,
     on_step: Callable[[int], None] | None = None,
     repeats: int = 1,
+    with_reference: bool = True,
 ) -> TwoSampleResult:
     """`real` = (images, labels, patient ids), `synthetic` = (images, labels); images float32 (N, H, W).
     With `repeats` > 1 the test runs with seeds seed, seed + 1, ...: each deals the real patients, draws
     the synthetic halves and starts the CNN anew (one run's AUC moves by ±0.02-0.03 with these alone); the
     AUC is their mean, its interval the bootstrap of that mean, `seed_std` their spread. Trains 2 ×
-    `repeats` networks of `options.steps` steps (`on_step` is called after every step)."""
-    runs = [_one_test(real, synthetic, n_classes, options, resamples, seed + r, on_step) for r in range(repeats)]
+    `repeats` networks of `options.steps` steps (`on_step` is called after every step); without
+    `with_reference`, half of them: no real-vs-real test (its summary entry is None)."""
+    runs = [_one_test(real, synthetic, n_classes, options, resamples, seed + r, on_step, with_reference)
+            for r in range(repeats)]
     skipped = next((run for run in runs if "skipped" in run[0]), None)
     if skipped is not None:
         return TwoSampleResult(skipped[0], skipped[1], skipped[2])
     summary, first = dict(runs[0][0]), runs[0]
     for name in ("real_vs_synthetic", "real_vs_real"):
+        if name not in runs[0][3]:
+            summary[name] = None
+            continue
         values = [run[3][name][0] for run in runs]
         draws = np.mean([run[3][name][1] for run in runs], axis=0)
         spread = float(np.std(values, ddof=1)) if repeats > 1 else None
@@ -105,7 +111,8 @@ def two_sample_test(
 
 
 def _one_test(real, synthetic, n_classes: int, options: TwoSampleOptions, resamples: int, seed: int,
-              on_step: Callable[[int], None] | None) -> tuple[dict, np.ndarray, np.ndarray, dict]:
+              on_step: Callable[[int], None] | None, with_reference: bool = True
+              ) -> tuple[dict, np.ndarray, np.ndarray, dict]:
     """One run of the test: (summary without AUCs, most-synthetic rows and P(synthetic), and per test
     (held-out AUC, its bootstrap draws))."""
     real_images, real_labels, patients = real
@@ -127,6 +134,8 @@ def _one_test(real, synthetic, n_classes: int, options: TwoSampleOptions, resamp
     positive = np.r_[np.zeros(held_out, bool), np.ones(held_out, bool)]
     tests = {"real_vs_synthetic": (synthetic_images[synthetic_fit], synthetic_images[synthetic_held]),
              "real_vs_real": (real_images[q[2]], real_images[q[3]])}
+    if not with_reference:
+        del tests["real_vs_real"]
     scores, aucs = {}, {}
     for name, (other_fit, other_held) in tests.items():
         model = train_classifier(np.concatenate([real_images[q[0]], other_fit]), positive.astype(np.int64), 2,

@@ -145,8 +145,22 @@ def test_the_generators_weight_choice_is_in_metrics_and_the_report(good_run):
     assert ValidationMetrics.read(good_run.out / "metrics.json").generator_weights == weights
     html = good_run.report.read_text()
     assert "The model's weights are <strong>step-0000003</strong> of 2 candidates (6 training steps)" in html
+    assert "<td class=\"left\">step-0000003 (kept)</td><td>2.500</td><td>0.740</td><td>1</td><td>0.50</td>" in html
+    assert ("<td class=\"left\">final</td><td>1.250</td><td>0.520</td><td>9</td><td>4.50</td><td>0.0001</td>"
+            "<td class=\"left\">copies</td>") in html
+    assert "<th>two-sample AUC</th>" in html and "against the 117 val and test images, 3 seeds." in html
+
+
+def test_a_choice_by_fd_alone_shows_no_two_sample_column():
+    from validation.report import report_environment
+
+    by_fd = {key: value for key, value in SNAPSHOT_SELECTION.items() if key not in ("metric", "two_sample")}
+    by_fd["rule"] = "lowest FD among candidates that do not copy"  # as model cards before selection_metric
+    by_fd["candidates"] = {name: {k: v for k, v in c.items() if k != "two_sample_auc"}
+                           for name, c in SNAPSHOT_SELECTION["candidates"].items()}
+    html = report_environment().get_template("selection.html.j2").render(s=by_fd, steps=6)
+    assert "two-sample" not in html and "FD against 62 val images.</p>" in html
     assert "<td class=\"left\">step-0000003 (kept)</td><td>2.500</td><td>1</td><td>0.50</td>" in html
-    assert "<td class=\"left\">final</td><td>1.250</td><td>9</td><td>4.50</td><td>0.0001</td><td class=\"left\">copies</td>" in html
 
 
 def test_report_is_self_contained_with_every_section(good_run):

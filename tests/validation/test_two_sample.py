@@ -79,6 +79,17 @@ def test_repeats_average_the_runs_of_successive_seeds_and_report_their_spread(po
     assert np.array_equal(both.most_synthetic, first.most_synthetic)  # shown from the first seed's run
 
 
+def test_without_the_reference_only_real_vs_synthetic_is_trained_and_it_is_the_same(pools):
+    images, labels = pools["other"]
+    blurred = (gaussian_filter(images, (0, 0.7, 0.7)), labels)
+    full = two_sample_test(pools["real"], blurred, 2, TINY_TWO_SAMPLE, 0, seed=3, repeats=2)
+    steps = []
+    alone = two_sample_test(pools["real"], blurred, 2, TINY_TWO_SAMPLE, 0, seed=3, repeats=2,
+                            on_step=steps.append, with_reference=False)
+    assert alone.summary["real_vs_real"] is None and len(steps) == 2 * TINY_TWO_SAMPLE.steps
+    assert alone.summary["real_vs_synthetic"]["per_seed"] == full.summary["real_vs_synthetic"]["per_seed"]
+
+
 def test_sides_hold_equal_counts_per_class_and_patients_stay_in_one_quarter():
     patients = np.repeat(np.arange(50), 3)
     quarters = real_quarters(patients, np.random.default_rng(0))

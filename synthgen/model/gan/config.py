@@ -61,6 +61,13 @@ class DiscriminatorHead(str, Enum):
     FLATTEN = "flatten"  # all positions through a dense layer (StyleGAN2's epilogue): h sees the layout
 
 
+class SelectionMetric(str, Enum):
+    """What picks the final weights among the candidates that copy no more than held-out real images."""
+
+    FD = "fd"                  # validation FD in the classifier's features: blind to blur, so early snapshots win
+    TWO_SAMPLE = "two_sample"  # the two-sample CNN's AUC against the held-out images: what validate reports
+
+
 class MbstdGroups(str, Enum):
     """Which images share a minibatch-stddev group (the feature that lets D see a lack of variety)."""
 
@@ -195,10 +202,11 @@ class GanTrainingConfig:
     ema_profiles: tuple[float, ...] = ()
     checkpoint_every: int = 500
     # Keep the EMA of G every this many steps (a multiple of checkpoint_every) as a candidate for the final
-    # weights: the one with the best validation FD among those that copy no more than held-out real images
-    # (synthgen/model/gan/select.py). None: the last EMA, as trained.
+    # weights: the one with the best `selection_metric` among those that copy no more than held-out real
+    # images (synthgen/model/gan/select.py). None: the last EMA, as trained.
     snapshot_every: int | None = None
     selection_images: int = 2000  # samples per candidate scored for that choice
+    selection_metric: SelectionMetric = SelectionMetric.FD
     log_every: int = 20
     grid_per_class: int = 8
     seed: int = 0

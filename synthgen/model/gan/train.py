@@ -236,7 +236,7 @@ class GanTrainer:
             return self._pipeline(module)(conditions, seeds, self.config.sampling.truncation, self.device)
 
         choice = choose_snapshot(candidates, self.dataset, self.image_set, self.config.conditioning.use_findings,
-                                 t.selection_images, t.seed, sample)
+                                 t.selection_images, t.seed, sample, t.selection_metric)
         log.info("GAN weights: %s of %s", choice.chosen, ", ".join(candidates))
         return candidates[choice.chosen], choice.to_dict()
 

@@ -19,6 +19,7 @@ from synthgen.model.config_files import config_from_dict
 from synthgen.model.data import load_training_data
 from synthgen.model.ema import averaged_state
 from synthgen.model.gan import select
+from synthgen.model.gan.config import SelectionMetric
 from synthgen.model.gan.select import COPYING_SIGNIFICANCE, Candidate, choose_snapshot, pick
 from synthgen.model.train import train
 from tests.fixtures.gan import TINY_GAN, tiny_gan_config
@@ -38,6 +39,14 @@ def test_pick_prefers_the_later_candidate_on_equal_fd_and_the_fewest_flagged_whe
     assert pick([_candidate("step-1", 1.0, 0.9), _candidate("final", 1.0, 0.9)]) == "final"
     copying = [_candidate("step-1", 5.0, 0.001, 4), _candidate("step-2", 1.0, 0.0001, 9), _candidate("final", 2.0, 0.0, 30)]
     assert pick(copying) == "step-1"
+
+
+def test_pick_by_two_sample_takes_the_lowest_auc_among_candidates_that_do_not_copy():
+    scored = [Candidate("step-1", 0.5, 0, 100, 0.9, 0.74), Candidate("step-2", 2.0, 9, 100, 0.001, 0.50),
+              Candidate("step-3", 1.5, 0, 100, 0.9, 0.53), Candidate("final", 1.9, 0, 100, 0.9, 0.53)]
+    assert pick(scored) == "step-1"  # FD alone keeps the blurry early snapshot
+    assert pick(scored, SelectionMetric.TWO_SAMPLE) == "final"  # step-2 copies; a tie goes to the later one
+    assert scored[0].to_dict()["two_sample_auc"] == 0.74 and "two_sample_auc" not in _candidate("a", 1, 0.5).to_dict()
 
 
 def test_a_candidate_passes_exactly_at_the_significance_level():
@@ -112,6 +121,58 @@ def test_a_copying_snapshot_is_rejected_even_with_the_best_fd(data600, quick_aud
     assert scores["final"]["flagged"] == 64 and not scores["final"]["passes"]  # ...and every one is flagged
     assert scores["step-0000003"]["flagged"] == 0 and scores["step-0000003"]["passes"]
     assert choice.chosen == "step-0000003" and choice.fd_reference == "val" and choice.fd_images == 62
+
+
+@pytest.fixture(scope="module")
+def fresh600(tmp_path_factory) -> Path:
+    """Other phantom patients of the same kind as data600's: realistic images that copy no training one."""
+    return phantom(tmp_path_factory.mktemp("fresh") / "set", n=600, size=16, seed=2).root
+
+
+class _Fresh(nn.Module):
+    """Stands for a generator that draws new images of the training distribution."""
+
+
+def _sampler(fresh):
+    """sample(module, conditions, seeds) for the stand-in generators: fresh images of each condition's
+    class, or smooth blobs."""
+    by_class = [torch.nonzero(fresh.conditions.argmax(1) == k)[:, 0] for k in range(fresh.conditions.shape[1])]
+
+    def sample(module, conditions, seeds):
+        if isinstance(module, _Fresh):
+            picks = [by_class[int(c)][s % len(by_class[int(c)])] for c, s in zip(conditions.argmax(1), seeds)]
+            return fresh.images[torch.stack(picks)]
+        noise = torch.Generator().manual_seed(int(seeds[0]) % 2 ** 31)
+        blobs = torch.rand(len(seeds), 1, 4, 4, generator=noise) * 2 - 1
+        return nn.functional.interpolate(blobs, size=16, mode="bilinear", align_corners=False)
+
+    return sample
+
+
+def test_the_two_sample_choice_scores_every_candidate_against_the_held_out_images(data600, fresh600, quick_audit):
+    image_set = ImageSet.open(data600)
+    training = load_training_data(image_set, "train", use_findings=False)
+    sample = _sampler(load_training_data(ImageSet.open(fresh600), "train", use_findings=False))
+    choice = choose_snapshot({"step-0000003": _Blur(), "final": _Fresh()}, training, image_set, False, 64, 0, sample,
+                             SelectionMetric.TWO_SAMPLE).to_dict()
+    scores = choice["candidates"]
+    assert scores["step-0000003"]["two_sample_auc"] > 0.9 > 0.75 > scores["final"]["two_sample_auc"]
+    assert scores["final"]["passes"] and choice["chosen"] == "final" and choice["metric"] == "two_sample"
+    assert "two-sample AUC" in choice["rule"] and "117 val and test images, 3 seeds" in choice["two_sample"]
+
+
+def test_too_few_held_out_images_for_the_two_sample_test_leave_the_choice_to_fd(data600, fresh600, quick_audit,
+                                                                                monkeypatch):
+    import validation.two_sample
+
+    monkeypatch.setattr(validation.two_sample, "MIN_HELD_OUT", 200)  # 117 held-out images
+    image_set = ImageSet.open(data600)
+    training = load_training_data(image_set, "train", use_findings=False)
+    sample = _sampler(load_training_data(ImageSet.open(fresh600), "train", use_findings=False))
+    choice = choose_snapshot({"step-0000003": _Blur(), "final": _Fresh()}, training, image_set, False, 32, 0, sample,
+                             SelectionMetric.TWO_SAMPLE).to_dict()
+    assert choice["metric"] == "fd" and "skipped" in choice["two_sample"] and "lowest FD" in choice["rule"]
+    assert all("two_sample_auc" not in c for c in choice["candidates"].values())
 
 
 def test_a_run_with_snapshots_keeps_the_chosen_one_and_records_every_score(data600, quick_audit, tmp_path):
