@@ -142,7 +142,8 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
     null_rate = max(holdout_share, 1.0 / len(holdout))
     aucs, note = {}, None
     if metric is SelectionMetric.TWO_SAMPLE:
-        aucs, note = two_sample_aucs(dict(zip(candidates, pixels)), image_set, rows, seed)
+        classes = training.conditions[rows, :len(training.label_space.classes)].argmax(1).numpy()
+        aucs, note = two_sample_aucs(dict(zip(candidates, pixels)), classes, image_set, seed)
         if not aucs:
             metric = SelectionMetric.FD
             log.warning("GAN snapshot choice by FD: %s", note)
@@ -157,18 +158,16 @@ def choose_snapshot(candidates: dict[str, nn.Module], training: TrainingData, im
     return SnapshotChoice(pick(scored, metric), scored, holdout_share, reference.split, len(reference), metric, note)
 
 
-def two_sample_aucs(pixels: dict[str, np.ndarray], image_set: ImageSet, rows: np.ndarray,
+def two_sample_aucs(pixels: dict[str, np.ndarray], synthetic_labels: np.ndarray, image_set: ImageSet,
                     seed: int) -> tuple[dict[str, float], str]:
     """Each candidate's two-sample AUC (validate's test, TWO_SAMPLE_REPEATS seeds) between its samples
-    (`pixels` in [0, 1], the labels of training rows `rows`) and the val + test images; ({}, why) when
-    those are too few for the test."""
+    (`pixels` in [0, 1], conditioned on the class indices `synthetic_labels`) and the held-out images;
+    ({}, why) when those are too few for the test."""
     from validation.two_sample import TwoSampleOptions, two_sample_test
 
-    held = np.concatenate([image_set.indices("val"), image_set.indices("test")])
-    labels = image_set.labels()
-    real = (image_set.load_pixels(held).astype(np.float32), labels[held],
+    held = heldout_indices(image_set)
+    real = (image_set.load_pixels(held).astype(np.float32), image_set.labels()[held],
             np.array([image_set.rows[i]["patient_id"] for i in held], dtype=object))
-    synthetic_labels = labels[image_set.indices("train")][rows]
     aucs = {}
     for name, images in pixels.items():
         result = two_sample_test(real, (images.astype(np.float32), synthetic_labels), len(image_set.classes),
@@ -187,6 +186,11 @@ def audit_options():
     return AuditOptions(selftest_copies=0)
 
 
+def heldout_indices(image_set: ImageSet) -> np.ndarray:
+    """The val and test rows: the held-out images both the copying check and the two-sample test use."""
+    return np.concatenate([image_set.indices("val"), image_set.indices("test")])
+
+
 def selection_audit_groups(image_set: ImageSet) -> tuple:
     """The training split and the held-out images (val + test) the copying check compares, as
     `synthgen audit` does by default; a clear error when there are too few to calibrate it."""
@@ -194,7 +198,7 @@ def selection_audit_groups(image_set: ImageSet) -> tuple:
     from privacy.images import AuditImages
 
     train = AuditImages.from_image_set(image_set, image_set.indices("train"))
-    held = np.concatenate([image_set.indices("val"), image_set.indices("test")])
+    held = heldout_indices(image_set)
     needed = min_holdout_images(audit_options().fpr)
     if len(held) < needed or len(train) < MIN_TRAIN_IMAGES:
         raise SynthgenError(
